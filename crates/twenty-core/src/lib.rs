@@ -1,0 +1,12 @@
+//! The shape of a Twenty CRM workspace, read from its OpenAPI document.
+#![warn(missing_docs)]
+
+pub mod catalog;
+pub mod filter;
+pub mod load;
+pub mod names;
+
+pub use catalog::{
+    Body, Cardinality, Catalog, CompositeKind, Field, FieldType, Method, Object, Operation,
+    OperationKind, Param, ParamLocation,
+};

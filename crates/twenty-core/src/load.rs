@@ -1,0 +1,1 @@
+//! Reading an OpenAPI document into a [`Catalog`](crate::Catalog).
