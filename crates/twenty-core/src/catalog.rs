@@ -338,11 +338,7 @@ impl Catalog {
         self.objects
             .iter()
             .find(|o| o.plural == name || o.singular == name)
-            .or_else(|| {
-                self.objects
-                    .iter()
-                    .find(|o| names::matches_object(o, name))
-            })
+            .or_else(|| self.objects.iter().find(|o| names::matches_object(o, name)))
     }
 
     /// Every operation of every object, then the general ones.

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod filter;
 pub mod load;
 pub mod names;
+pub mod openapi;
 
 pub use catalog::{
     Body, Cardinality, Catalog, CompositeKind, Field, FieldType, Method, Object, Operation,

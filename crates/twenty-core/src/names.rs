@@ -86,7 +86,13 @@ mod tests {
 
     #[test]
     fn kebab_and_camel_are_inverse() {
-        for name in ["workflowVersionId", "createdBy", "id", "aLink", "messageChannelMessageAssociations"] {
+        for name in [
+            "workflowVersionId",
+            "createdBy",
+            "id",
+            "aLink",
+            "messageChannelMessageAssociations",
+        ] {
             assert_eq!(camel(&kebab(name)), name);
         }
         assert_eq!(kebab("workflowVersionId"), "workflow-version-id");
