@@ -1,6 +1,7 @@
 //! The shape of a Twenty CRM workspace, read from its OpenAPI document.
 #![warn(missing_docs)]
 
+pub mod builtin;
 pub mod catalog;
 pub mod filter;
 pub mod load;

@@ -336,3 +336,16 @@ fn composites_that_are_not_relations_in_2026_stay_fields() {
         }
     );
 }
+
+/// The model compiled into the crate is exactly what Twenty v1.0.3's own
+/// document describes: every object, field, type, enum, relation and
+/// operation.
+#[test]
+fn the_built_in_model_is_v103() {
+    let builtin = twenty_core::builtin::standard();
+    let loaded = v103();
+    for (ours, theirs) in builtin.objects.iter().zip(&loaded.objects) {
+        assert_eq!(ours, theirs, "{}", theirs.plural);
+    }
+    assert_eq!(builtin, loaded);
+}
