@@ -3,6 +3,7 @@
 
 pub mod builtin;
 pub mod catalog;
+pub mod export;
 pub mod filter;
 pub mod load;
 pub mod names;
