@@ -1,0 +1,344 @@
+//! Reading an import file into request bodies.
+//!
+//! Every row is converted and checked against the catalog before anything
+//! is sent, so that a bad row is reported with its line number and the
+//! good rows go out untouched. A CSV header names fields and sub-fields
+//! (`name.firstName`); JSON lines hold nested objects or the same dotted
+//! keys. Kebab spellings (`company-id`) are accepted in both.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+use twenty_core::{FieldType, Object, names, values};
+
+/// The two file formats an import reads and an export writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FileFormat {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+impl FileFormat {
+    /// The format a file name's extension implies (`.csv`, `.jsonl`,
+    /// `.ndjson`), if any.
+    pub fn from_path(path: &std::path::Path) -> Option<FileFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" => Some(FileFormat::Csv),
+            "jsonl" | "ndjson" => Some(FileFormat::Jsonl),
+            _ => None,
+        }
+    }
+
+    /// The format named by a `--format` value, if it is one of ours.
+    pub fn from_name(name: &str) -> Option<FileFormat> {
+        match name.to_ascii_lowercase().as_str() {
+            "csv" => Some(FileFormat::Csv),
+            "jsonl" | "ndjson" => Some(FileFormat::Jsonl),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for FileFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FileFormat::Csv => "csv",
+            FileFormat::Jsonl => "jsonl",
+        })
+    }
+}
+
+/// One data row of the input file.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Line of the file where the row starts, 1-based; in a CSV file the
+    /// header is line 1, so this is also the spreadsheet row number.
+    pub line: u64,
+    /// The row as read, for the reject file: cells keyed by column for
+    /// CSV, the object (or the raw text, when it is not JSON) for JSON
+    /// lines.
+    pub input: Value,
+    /// The request body, or why the row cannot be sent.
+    pub body: Result<Map<String, Value>, String>,
+}
+
+/// A problem with the file as a whole, which stops the import before
+/// anything is sent.
+#[derive(Debug)]
+pub struct FileError(pub String);
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FileError {}
+
+/// Where a column or key goes in a request body.
+#[derive(Debug, Clone, PartialEq)]
+enum Target {
+    /// A writable field or `field.subField`, in API spelling.
+    Path(String),
+    /// A field the server sets itself (`createdAt`) or a read-only
+    /// relation: exported files carry them, so an import skips them
+    /// rather than refusing every row.
+    Ignored,
+}
+
+/// Reads every row of `text` in `format`.
+pub fn read(object: &Object, format: FileFormat, text: &str) -> Result<Vec<Row>, FileError> {
+    match format {
+        FileFormat::Csv => read_csv(object, text),
+        FileFormat::Jsonl => Ok(read_jsonl(object, text)),
+    }
+}
+
+fn read_csv(object: &Object, text: &str) -> Result<Vec<Row>, FileError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| FileError(format!("cannot read the csv header: {e}")))?
+        .clone();
+
+    // A misspelt column would silently drop a value from every row, so an
+    // unknown column stops the import before anything is sent.
+    let mut targets = Vec::with_capacity(headers.len());
+    for column in headers.iter() {
+        match resolve(object, column) {
+            Ok(target) => targets.push(target),
+            Err(reason) => return Err(FileError(format!("csv header: {reason}"))),
+        }
+    }
+
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(record) => record,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                rows.push(Row {
+                    line,
+                    input: Value::Null,
+                    body: Err(format!("unreadable csv row: {e}")),
+                });
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        let mut input = Map::new();
+        for (column, cell) in headers.iter().zip(record.iter()) {
+            input.insert(column.to_owned(), Value::String(cell.to_owned()));
+        }
+        let body = csv_body(object, &targets, &headers, &record);
+        rows.push(Row {
+            line,
+            input: Value::Object(input),
+            body,
+        });
+    }
+    Ok(rows)
+}
+
+fn csv_body(
+    object: &Object,
+    targets: &[Target],
+    headers: &csv::StringRecord,
+    record: &csv::StringRecord,
+) -> Result<Map<String, Value>, String> {
+    let mut body = Map::new();
+    for ((target, column), cell) in targets.iter().zip(headers.iter()).zip(record.iter()) {
+        let Target::Path(path) = target else { continue };
+        // An empty cell means "not given": the server's default applies,
+        // which is also what an export writes for an empty value.
+        if cell.is_empty() {
+            continue;
+        }
+        let value = values::parse_input(object, path, cell)
+            .map_err(|e| format!("column `{column}`: {e}"))?;
+        values::set_path(&mut body, path, value);
+    }
+    check(object, body)
+}
+
+fn read_jsonl(object: &Object, text: &str) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = index as u64 + 1;
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let (input, body) = match serde_json::from_str::<Value>(raw) {
+            Ok(Value::Object(map)) => {
+                let body = json_body(object, &map);
+                (Value::Object(map), body)
+            }
+            Ok(other) => (other, Err("expected a JSON object on this line".to_owned())),
+            Err(e) => (
+                Value::String(raw.to_owned()),
+                Err(format!("invalid JSON: {e}")),
+            ),
+        };
+        rows.push(Row { line, input, body });
+    }
+    rows
+}
+
+fn json_body(object: &Object, input: &Map<String, Value>) -> Result<Map<String, Value>, String> {
+    let mut body = Map::new();
+    for (key, value) in input {
+        let Target::Path(path) = resolve(object, key)? else {
+            continue;
+        };
+        let is_composite = !path.contains('.')
+            && object
+                .field(&path)
+                .is_some_and(|f| matches!(f.kind, FieldType::Composite { .. }));
+        match value {
+            // A nested composite is taken apart so that each sub-field is
+            // converted and checked like a `field.subField` column.
+            Value::Object(subs) if is_composite => {
+                for (sub, sub_value) in subs {
+                    let key = format!("{key}.{sub}");
+                    let Target::Path(sub_path) = resolve(object, &key)? else {
+                        continue;
+                    };
+                    let converted = json_value(object, &sub_path, sub_value)
+                        .map_err(|e| format!("key `{key}`: {e}"))?;
+                    values::set_path(&mut body, &sub_path, converted);
+                }
+            }
+            _ => {
+                let converted =
+                    json_value(object, &path, value).map_err(|e| format!("key `{key}`: {e}"))?;
+                values::set_path(&mut body, &path, converted);
+            }
+        }
+    }
+    check(object, body)
+}
+
+/// Converts a JSON value for `path`: text goes through the same
+/// conversion as a CSV cell (so `"42"` is a number for a number field),
+/// anything else is taken as typed and left to the body check.
+fn json_value(object: &Object, path: &str, value: &Value) -> Result<Value, String> {
+    match value {
+        Value::String(text) if !is_json_field(object, path) => {
+            values::parse_input(object, path, text).map_err(|e| e.to_string())
+        }
+        other => Ok(other.clone()),
+    }
+}
+
+fn is_json_field(object: &Object, path: &str) -> bool {
+    !path.contains('.')
+        && object
+            .field(path)
+            .is_some_and(|f| f.kind == FieldType::Json)
+}
+
+fn check(object: &Object, body: Map<String, Value>) -> Result<Map<String, Value>, String> {
+    match values::check_body(object, &Value::Object(body)) {
+        Ok(Value::Object(body)) => Ok(body),
+        Ok(_) => Err("the row is not an object".to_owned()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Resolves a column or key, in API or kebab spelling, to its place in a
+/// body.
+fn resolve(object: &Object, column: &str) -> Result<Target, String> {
+    let column = column.trim();
+    let (head, sub) = match column.split_once('.') {
+        Some((head, sub)) => (head, Some(sub)),
+        None => (column, None),
+    };
+    let field = object
+        .field(head)
+        .or_else(|| object.field(&names::camel(head)))
+        .ok_or_else(|| unknown(object, column, head))?;
+
+    if field.name == "id" {
+        return Ok(Target::Path("id".to_owned()));
+    }
+    if field.is_server_set() || !field.writable {
+        return Ok(Target::Ignored);
+    }
+    let Some(sub) = sub else {
+        return Ok(Target::Path(field.name.clone()));
+    };
+    if matches!(field.kind, FieldType::Json) {
+        return Err(format!(
+            "unknown column `{column}`: `{}` is a JSON field; give it whole as one column",
+            field.name
+        ));
+    }
+    let sub_field = field
+        .sub_field(sub)
+        .or_else(|| field.sub_field(&names::camel(sub)))
+        .ok_or_else(|| {
+            let known: Vec<&str> = field
+                .kind
+                .sub_fields()
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect();
+            if known.is_empty() {
+                format!(
+                    "unknown column `{column}`: `{}` has no sub-fields",
+                    field.name
+                )
+            } else {
+                format!(
+                    "unknown column `{column}`: `{}` has the sub-fields {}",
+                    field.name,
+                    known.join(", ")
+                )
+            }
+        })?;
+    Ok(Target::Path(format!("{}.{}", field.name, sub_field.name)))
+}
+
+fn unknown(object: &Object, column: &str, head: &str) -> String {
+    let mut message = format!(
+        "unknown column `{column}`: {} has no field `{head}`",
+        object.singular
+    );
+    if let Some(near) = object.suggest_field(&names::camel(head)) {
+        message.push_str(&format!(" (did you mean `{near}`?)"));
+    }
+    message
+}
+
+/// The value at `path` (`field` or `field.subField`) of a body, as text
+/// for matching records on it; `None` when the row does not set it.
+pub fn text_at(body: &Map<String, Value>, path: &str) -> Option<String> {
+    let mut parts = path.splitn(2, '.');
+    let head = body.get(parts.next()?)?;
+    let value = match parts.next() {
+        Some(sub) => head.get(sub)?,
+        None => head,
+    };
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Resolves `--update-by` to a field path in API spelling.
+pub fn resolve_key(object: &Object, column: &str) -> Result<String, String> {
+    match resolve(object, column)? {
+        Target::Path(path) => Ok(path),
+        Target::Ignored => Err(format!(
+            "`{column}` is set by the server and cannot identify rows to update"
+        )),
+    }
+}
