@@ -31,6 +31,7 @@ pub mod filter;
 pub mod load;
 pub mod names;
 pub mod openapi;
+pub mod values;
 
 pub use catalog::{
     Body, Cardinality, Catalog, CompositeKind, Field, FieldType, Method, Object, Operation,
