@@ -1,0 +1,416 @@
+//! Clap commands built from the catalog: one function,
+//! [`operation_command`], turns a catalog operation into a command; the
+//! rest assembles resources and the root.
+//!
+//! Start-up time matters (a `get` should cost about what curl does), so the
+//! root holds every resource only as a bare name with a one-line
+//! description; the verbs and their flags are built for the one resource
+//! named on the command line.
+
+use clap::{Arg, ArgAction, Command};
+use twenty_core::names;
+use twenty_core::{Body, Catalog, Field, FieldType, Object, Operation, OperationKind, Param};
+
+use crate::globals;
+
+/// Arg id prefix of a field or sub-field input (`f:name.firstName`).
+pub const FIELD: &str = "f:";
+/// Arg id prefix of an operation parameter (`p:starting_after`).
+pub const PARAM: &str = "p:";
+
+/// The command-line name of an object: its plural in kebab case.
+pub fn resource_name(object: &Object) -> String {
+    names::kebab(&object.plural)
+}
+
+/// `workflowRun` -> `workflow run`.
+pub fn human(camel: &str) -> String {
+    names::kebab(camel).replace('-', " ")
+}
+
+fn article(word: &str) -> &'static str {
+    match word.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
+        _ => "a",
+    }
+}
+
+/// The short imperative `about` of an operation ("Update a workflow run").
+pub fn operation_about(object: Option<&Object>, op: &Operation) -> String {
+    let Some(object) = object else {
+        return summary_about(op);
+    };
+    let one = human(&object.singular);
+    let many = human(&object.plural);
+    let a = article(&one);
+    match op.kind {
+        OperationKind::FindMany => format!("List {many}"),
+        OperationKind::FindOne => format!("Get {a} {one}"),
+        OperationKind::CreateOne => format!("Create {a} {one}"),
+        OperationKind::CreateMany => format!("Create many {many} in one request"),
+        OperationKind::UpdateOne => format!("Update {a} {one}"),
+        OperationKind::DeleteOne => format!("Delete {a} {one}"),
+        OperationKind::FindDuplicates => format!("Find duplicate {many}"),
+        OperationKind::UpdateMany => format!("Update every {one} a filter matches"),
+        OperationKind::DeleteMany => format!("Delete every {one} a filter matches"),
+        OperationKind::RestoreOne => format!("Restore a soft-deleted {one}"),
+        OperationKind::RestoreMany => format!("Restore every soft-deleted {one} a filter matches"),
+        OperationKind::Merge => format!("Merge {many} into one"),
+        OperationKind::GroupBy => format!("Count {many} grouped by fields"),
+        OperationKind::Other => summary_about(op),
+    }
+}
+
+fn summary_about(op: &Operation) -> String {
+    op.summary
+        .as_deref()
+        .map(|s| first_sentence(s).trim_end_matches('.').to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| format!("Call {}", op.id))
+}
+
+/// The first sentence of a document's description, without markdown bold
+/// and with whitespace collapsed.
+pub fn first_sentence(text: &str) -> String {
+    let flat = text
+        .replace("**", "")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    match flat.find(". ") {
+        Some(end) => flat[..end].to_string(),
+        None => flat.trim_end_matches('.').to_string(),
+    }
+}
+
+/// The value name shown in help for a type (`<UUID>`, `<JSON>`).
+fn value_name(kind: &FieldType) -> &'static str {
+    match kind {
+        FieldType::Text => "TEXT",
+        FieldType::Number => "NUMBER",
+        FieldType::Integer => "INTEGER",
+        FieldType::Boolean => "BOOL",
+        FieldType::Uuid | FieldType::RelationId { .. } => "UUID",
+        FieldType::Email => "EMAIL",
+        FieldType::Url => "URL",
+        FieldType::DateTime => "DATE-TIME",
+        FieldType::Date => "DATE",
+        FieldType::Enum { .. } => "VALUE",
+        FieldType::List { .. } => "LIST",
+        FieldType::Json | FieldType::Composite { .. } | FieldType::Relation { .. } => "JSON",
+    }
+}
+
+/// `(enum: A, B, C)`, `(uuid of company)`, `(json)`.
+fn type_note(kind: &FieldType) -> String {
+    match kind {
+        FieldType::Enum { values } => format!("enum: {}", values.join(", ")),
+        FieldType::List { item } => match item.as_ref() {
+            FieldType::Enum { values } => {
+                format!(
+                    "list of enum: {}; comma-separated or a JSON array",
+                    values.join(", ")
+                )
+            }
+            other => format!("list of {}; comma-separated or a JSON array", other.label()),
+        },
+        FieldType::Composite { .. } => "composite as a JSON object".to_string(),
+        other => other.label(),
+    }
+}
+
+fn field_help(field: &Field, fallback: &str) -> String {
+    let text = field
+        .description
+        .as_deref()
+        .map(first_sentence)
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| fallback.to_string());
+    format!("{text} ({})", type_note(&field.kind))
+}
+
+/// Help for a parameter, ending with type, allowed values and default.
+fn param_help(param: &Param) -> String {
+    let text = param
+        .description
+        .as_deref()
+        .map(first_sentence)
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| human(&names::camel(&param.name)));
+    let mut notes = vec![param.kind.label()];
+    if !param.allowed.is_empty() {
+        let allowed: Vec<String> = param.allowed.iter().map(json_text).collect();
+        notes.push(format!("one of {}", allowed.join(", ")));
+    }
+    match (param.minimum, param.maximum) {
+        (Some(min), Some(max)) => notes.push(format!("{min} to {max}")),
+        (Some(min), None) => notes.push(format!("at least {min}")),
+        (None, Some(max)) => notes.push(format!("at most {max}")),
+        (None, None) => {}
+    }
+    if param.name == "depth" {
+        // Twenty's documents say 1; every server uses 0 when it is absent.
+        notes.push("sent only when given; the server uses 0 whatever the document says".into());
+    } else if param.name == "filter" {
+        notes.push("default: no filter".into());
+    } else if let Some(default) = &param.default {
+        notes.push(format!("default {}", json_text(default)));
+    }
+    if param.required {
+        notes.push("required".into());
+    }
+    format!("{text} ({})", notes.join("; "))
+}
+
+fn json_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Whether the operation's body is built from record fields.
+fn takes_record(op: &Operation) -> bool {
+    matches!(
+        op.body,
+        Some(Body::Record | Body::RecordList | Body::Duplicates)
+    )
+}
+
+/// The flag name of a field or sub-field, or `None` when it would collide
+/// with an option the command already has (the field is then reachable
+/// through `--set` only).
+pub fn field_flag(path: &[&str], taken: &[String]) -> Option<String> {
+    let flag = path
+        .iter()
+        .map(|p| names::kebab(p))
+        .collect::<Vec<_>>()
+        .join(".");
+    if globals::RESERVED.contains(&flag.as_str()) || taken.contains(&flag) {
+        None
+    } else {
+        Some(flag)
+    }
+}
+
+/// Every option name an operation's parameters take.
+pub fn param_flags(op: &Operation) -> Vec<(String, &Param)> {
+    op.params
+        .iter()
+        .filter(|p| !(p.name == "id" && op.takes_id()))
+        .map(|p| (names::kebab(&p.name), p))
+        .filter(|(flag, _)| !globals::is_global(flag))
+        .collect()
+}
+
+/// Turns one catalog operation into a clap command named after its verb
+/// (or `name` when given, for `call`).
+pub fn operation_command(object: Option<&Object>, op: &Operation, name: Option<&str>) -> Command {
+    let name = name
+        .map(str::to_string)
+        .or_else(|| op.kind.verb().map(str::to_string))
+        .unwrap_or_else(|| op.id.clone());
+    let mut cmd = Command::new(name).about(operation_about(object, op));
+    if let Some(description) = &op.description {
+        cmd = cmd
+            .long_about(format!(
+                "{}\n\n{} {}",
+                operation_about(object, op),
+                op.method.as_str(),
+                op.path
+            ))
+            .after_long_help(first_sentence(description));
+    }
+
+    if op.takes_id() {
+        cmd = cmd.arg(
+            Arg::new("id")
+                .value_name("ID")
+                .help("Id of the record (uuid; required unless --each supplies it)"),
+        );
+    }
+
+    // Parameters first: they are the same on every object.
+    let params = param_flags(op);
+    let mut taken: Vec<String> = params.iter().map(|(f, _)| f.clone()).collect();
+    for (flag, param) in &params {
+        let mut arg = Arg::new(format!("{PARAM}{}", param.name))
+            .long(flag.clone())
+            .value_name(value_name(&param.kind))
+            .help(param_help(param))
+            .help_heading("Parameters");
+        if matches!(param.kind, FieldType::Boolean) {
+            arg = arg.num_args(0..=1).default_missing_value("true");
+        }
+        cmd = cmd.arg(arg);
+    }
+    if op.kind == OperationKind::FindMany {
+        taken.push("all".into());
+        cmd = cmd.arg(
+            Arg::new("all")
+                .long("all")
+                .action(ArgAction::SetTrue)
+                .help_heading("Parameters")
+                .help("Follow cursors to the last page, printing records as they arrive (switch)"),
+        );
+    }
+
+    // One flag per writable field and composite sub-field.
+    if let (Some(object), true) = (object, takes_record(op)) {
+        for field in object.writable_fields() {
+            if field.name == "id" {
+                continue;
+            }
+            let fallback = human(&field.name);
+            if let Some(flag) = field_flag(&[&field.name], &taken) {
+                cmd = cmd.arg(
+                    Arg::new(format!("{FIELD}{}", field.name))
+                        .long(flag)
+                        .value_name(value_name(&field.kind))
+                        .help(field_help(field, &fallback))
+                        .help_heading("Fields"),
+                );
+            }
+            for sub in field.kind.sub_fields() {
+                let Some(flag) = field_flag(&[&field.name, &sub.name], &taken) else {
+                    continue;
+                };
+                let fallback = format!("{} of {}", human(&sub.name), human(&field.name));
+                cmd = cmd.arg(
+                    Arg::new(format!("{FIELD}{}.{}", field.name, sub.name))
+                        .long(flag)
+                        .value_name(value_name(&sub.kind))
+                        .help(field_help(sub, &fallback))
+                        .help_heading("Fields"),
+                );
+            }
+        }
+    }
+    if op.body == Some(Body::Duplicates) {
+        cmd = cmd.arg(
+            Arg::new("ids")
+                .long("ids")
+                .value_name("UUID")
+                .value_delimiter(',')
+                .action(ArgAction::Append)
+                .help_heading("Fields")
+                .help("Find duplicates of these existing records instead of the fields given (uuid; comma-separated or repeated)"),
+        );
+    }
+    if op.body.is_some() {
+        cmd = cmd
+            .arg(
+                Arg::new("set")
+                    .long("set")
+                    .value_name("PATH=VALUE")
+                    .action(ArgAction::Append)
+                    .help_heading("Body")
+                    .help("Set any field or sub-field by API name, such as name.firstName=Ada (text; repeatable)"),
+            )
+            .arg(
+                Arg::new("data")
+                    .long("data")
+                    .value_name("JSON")
+                    .help_heading("Body")
+                    .help("Whole request body as JSON, @FILE or - for stdin; flags override its keys (json)"),
+            );
+    }
+
+    cmd.arg(
+        Arg::new("each")
+            .long("each")
+            .value_name("FILE")
+            .help_heading("Per item")
+            .help("Run once per JSON object in FILE (or - for stdin), one per line; flags are defaults (path)"),
+    )
+    .arg(
+        Arg::new("continue-on-error")
+            .long("continue-on-error")
+            .action(ArgAction::SetTrue)
+            .requires("each")
+            .help_heading("Per item")
+            .help("With --each, print an error line for a failed item and go on (switch)"),
+    )
+    .arg(
+        Arg::new("concurrency")
+            .long("concurrency")
+            .value_name("N")
+            .requires("each")
+            .value_parser(clap::value_parser!(u16).range(1..=64))
+            .help_heading("Per item")
+            .help("With --each, run up to N items at once, output kept in input order (integer; 1 to 64; default 1)"),
+    )
+}
+
+/// The command for one resource, with every verb the catalog offers.
+pub fn resource_command(object: &Object) -> Command {
+    let mut cmd = bare_resource(object)
+        .subcommand_required(true)
+        .arg_required_else_help(true);
+    for kind in OperationKind::ALL {
+        if kind.verb().is_none() {
+            continue;
+        }
+        if let Some(op) = object.operation(kind) {
+            cmd = cmd.subcommand(operation_command(Some(object), op, None));
+        }
+    }
+    cmd
+}
+
+/// A resource as a name, aliases and a one-line description only.
+pub fn bare_resource(object: &Object) -> Command {
+    let name = resource_name(object);
+    let mut aliases: Vec<String> = vec![
+        names::kebab(&object.singular),
+        object.plural.clone(),
+        object.singular.clone(),
+    ];
+    aliases.retain(|a| *a != name);
+    aliases.dedup();
+    let about = object
+        .description
+        .as_deref()
+        .map(first_sentence)
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| format!("Work with {}", human(&object.plural)));
+    Command::new(name).about(about).aliases(aliases)
+}
+
+/// `call` as a name and description only, for the root's help.
+pub fn call_command_bare() -> Command {
+    Command::new("call").about("Call any operation by its OpenAPI operation id")
+}
+
+/// The `call` command; with `wanted` naming an operation, that operation's
+/// full command is built under the name the user typed.
+pub fn call_command(catalog: &Catalog, wanted: Option<&str>) -> Command {
+    let cmd = Command::new("call")
+        .about("Call any operation by its OpenAPI operation id")
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .subcommand_value_name("OPERATION_ID");
+    match wanted.and_then(|w| catalog.operation_by_id(w).map(|found| (w, found))) {
+        Some((typed, (object, op))) => {
+            let mut sub = operation_command(object, op, Some(typed));
+            if op.takes_id() {
+                // `call` names the id with an option, as the brief asks.
+                sub = sub.mut_arg("id", |a| a.long("id"));
+            }
+            cmd.subcommand(sub)
+        }
+        None => cmd.subcommands(
+            catalog
+                .operations()
+                .map(|(object, op)| Command::new(op.id.clone()).about(operation_about(object, op))),
+        ),
+    }
+}
+
+/// Every input an operation's command offers, as long flag names, for
+/// tests and `schema show`.
+pub fn input_flags(cmd: &Command) -> Vec<String> {
+    cmd.get_arguments()
+        .filter_map(|a| a.get_long().map(str::to_string))
+        .collect()
+}

@@ -1,0 +1,554 @@
+//! From what the user typed (flags, `--set`, `--data`, one `--each` line)
+//! to a checked request: path with the id, query and body.
+//!
+//! Everything is checked here, before a connection is opened: a mistake
+//! costs no request and gets one message naming the input and the fix.
+
+use std::io::Read;
+
+use clap::ArgMatches;
+use clap::parser::ValueSource;
+use serde_json::{Map, Value};
+use twenty_core::{Body, FieldType, Object, Operation, Param, names, values};
+
+use crate::UsageError;
+use crate::commands::{FIELD, PARAM};
+
+/// One input value: text from the command line, or a JSON value from an
+/// `--each` line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// As typed; converted by the field's type.
+    Text(String),
+    /// Already JSON; checked against the field's type.
+    Json(Value),
+}
+
+/// Every input of one call, before checking.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// The record id, for operations whose path has one.
+    pub id: Option<String>,
+    /// Parameters by wire name.
+    pub params: Vec<(String, String)>,
+    /// Field and sub-field values by API path (`name.firstName`), applied
+    /// in order over `data`.
+    pub fields: Vec<(String, Input)>,
+    /// The whole body given with `--data`.
+    pub data: Option<Value>,
+    /// `--ids` of find duplicates.
+    pub ids: Vec<String>,
+}
+
+/// A checked request, ready to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    /// The record id, when the path has one.
+    pub id: Option<String>,
+    /// Path relative to the REST root, id filled in.
+    pub path: String,
+    /// Query parameters, only those given.
+    pub query: Vec<(String, String)>,
+    /// The body, for operations that take one.
+    pub body: Option<Value>,
+}
+
+/// Reads the inputs from a verb's matches. `--data` files and stdin are
+/// read here.
+pub fn from_matches(m: &ArgMatches) -> Result<Inputs, UsageError> {
+    let mut inputs = Inputs {
+        id: m.try_get_one::<String>("id").ok().flatten().cloned(),
+        ..Inputs::default()
+    };
+    let given = |id: &str| m.value_source(id) == Some(ValueSource::CommandLine);
+
+    for id in m.ids() {
+        let id = id.as_str();
+        if !given(id) {
+            continue;
+        }
+        if let Some(wire) = id.strip_prefix(PARAM) {
+            if let Some(value) = m.get_one::<String>(id) {
+                inputs.params.push((wire.to_string(), value.clone()));
+            }
+        } else if let Some(path) = id.strip_prefix(FIELD) {
+            if let Some(value) = m.get_one::<String>(id) {
+                inputs
+                    .fields
+                    .push((path.to_string(), Input::Text(value.clone())));
+            }
+        }
+    }
+    if let Ok(Some(sets)) = m.try_get_many::<String>("set") {
+        for set in sets {
+            let Some((path, value)) = set.split_once('=') else {
+                return Err(UsageError::new(
+                    format!("`--set {set}` has no `=`"),
+                    Some(
+                        "write it as `--set path=value`, such as `--set name.firstName=Ada`".into(),
+                    ),
+                ));
+            };
+            inputs
+                .fields
+                .push((path.trim().to_string(), Input::Text(value.to_string())));
+        }
+    }
+    if let Ok(Some(data)) = m.try_get_one::<String>("data") {
+        inputs.data = Some(read_json_arg("--data", data)?);
+    }
+    if let Ok(Some(ids)) = m.try_get_many::<String>("ids") {
+        inputs.ids = ids.cloned().collect();
+    }
+    Ok(inputs)
+}
+
+/// Reads `--data`-style text: inline JSON, `@file` or `-` for stdin.
+pub fn read_json_arg(flag: &str, text: &str) -> Result<Value, UsageError> {
+    let (source, body) = if text == "-" {
+        let mut buf = String::new();
+        std::io::stdin()
+            .read_to_string(&mut buf)
+            .map_err(|e| UsageError::new(format!("failed to read {flag} from stdin: {e}"), None))?;
+        ("stdin".to_string(), buf)
+    } else if let Some(path) = text.strip_prefix('@') {
+        let body = std::fs::read_to_string(path).map_err(|e| {
+            UsageError::new(format!("failed to read {flag} file `{path}`: {e}"), None)
+        })?;
+        (format!("`{path}`"), body)
+    } else {
+        ("the argument".to_string(), text.to_string())
+    };
+    serde_json::from_str(&body).map_err(|e| {
+        UsageError::new(
+            format!(
+                "{flag} is not valid JSON ({source}): {} at line {} column {}",
+                strip_position(&e.to_string()),
+                e.line(),
+                e.column()
+            ),
+            Some("quote the JSON for the shell, such as --data '{\"name\":\"x\"}'".into()),
+        )
+    })
+}
+
+/// serde_json appends " at line L column C"; the message states them once.
+fn strip_position(message: &str) -> &str {
+    message.split(" at line ").next().unwrap_or(message)
+}
+
+/// Merges an `--each` line over the command-line defaults: `id`, parameter
+/// names (wire, camel or kebab spelling) and field paths.
+pub fn merge_item(
+    op: &Operation,
+    defaults: &Inputs,
+    item: &Map<String, Value>,
+) -> Result<Inputs, UsageError> {
+    let mut inputs = defaults.clone();
+    for (key, value) in item {
+        if key == "id" && op.takes_id() {
+            inputs.id = Some(scalar_text(value));
+            continue;
+        }
+        if let Some(param) = find_param(op, key) {
+            inputs.params.retain(|(w, _)| *w != param.name);
+            inputs.params.push((param.name.clone(), scalar_text(value)));
+            continue;
+        }
+        if key == "ids" && op.body == Some(Body::Duplicates) {
+            inputs.ids = match value {
+                Value::Array(items) => items.iter().map(scalar_text).collect(),
+                other => vec![scalar_text(other)],
+            };
+            continue;
+        }
+        inputs
+            .fields
+            .push((key.clone(), Input::Json(value.clone())));
+    }
+    Ok(inputs)
+}
+
+fn find_param<'a>(op: &'a Operation, key: &str) -> Option<&'a Param> {
+    op.params.iter().find(|p| {
+        p.location == twenty_core::ParamLocation::Query
+            && (p.name == key || names::camel(&p.name) == key || names::kebab(&p.name) == key)
+    })
+}
+
+fn scalar_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Checks every input of one call and builds the request.
+pub fn prepare(
+    object: Option<&Object>,
+    op: &Operation,
+    command: &str,
+    inputs: &Inputs,
+) -> Result<Call, UsageError> {
+    // The id, when the path has one.
+    let mut path = op.path.clone();
+    let id = if op.takes_id() {
+        let id = check_id(command, inputs.id.as_deref())?;
+        path = path.replace("{id}", &id);
+        Some(id)
+    } else {
+        None
+    };
+
+    // Parameters, in the operation's order so requests are reproducible.
+    let mut query = Vec::new();
+    for param in &op.params {
+        if param.location != twenty_core::ParamLocation::Query {
+            continue;
+        }
+        if let Some((_, text)) = inputs.params.iter().rev().find(|(w, _)| *w == param.name) {
+            query.push((param.name.clone(), check_param(object, param, text)?));
+        } else if param.required {
+            return Err(UsageError::new(
+                format!(
+                    "missing `--{}`: {command} requires it",
+                    names::kebab(&param.name)
+                ),
+                None,
+            ));
+        }
+    }
+
+    let body = build_body(object, op, inputs)?;
+    Ok(Call {
+        id,
+        path,
+        query,
+        body,
+    })
+}
+
+fn check_id(command: &str, id: Option<&str>) -> Result<String, UsageError> {
+    let Some(id) = id.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Err(UsageError::new(
+            format!("missing record id: `twenty {command}` needs the id of the record"),
+            Some(format!(
+                "pass it after the verb, such as `twenty {command} 8d7f2a8e-1f4b-4c39-9a4e-2f6c2b1d9e10`"
+            )),
+        ));
+    };
+    match uuid::Uuid::parse_str(id) {
+        Ok(uuid) => Ok(uuid.hyphenated().to_string()),
+        Err(_) => Err(UsageError::new(
+            format!("record id `{id}` is not a uuid"),
+            Some("record ids look like 8d7f2a8e-1f4b-4c39-9a4e-2f6c2b1d9e10; copy the `id` of a listed record".into()),
+        )),
+    }
+}
+
+/// Checks one parameter value against the operation's constraints and
+/// returns it as it goes on the wire.
+fn check_param(object: Option<&Object>, param: &Param, text: &str) -> Result<String, UsageError> {
+    let flag = format!("--{}", names::kebab(&param.name));
+    let allowed_list = || {
+        param
+            .allowed
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+    };
+
+    let value = match &param.kind {
+        FieldType::Integer | FieldType::Number => {
+            let number: f64 = text.trim().parse().map_err(|_| {
+                UsageError::new(format!("{flag} expects a number, got `{text}`"), None)
+            })?;
+            if matches!(param.kind, FieldType::Integer) && number.fract() != 0.0 {
+                return Err(UsageError::new(
+                    format!("{flag} expects a whole number, got `{text}`"),
+                    None,
+                ));
+            }
+            let out_of_range = param.minimum.is_some_and(|min| number < min)
+                || param.maximum.is_some_and(|max| number > max);
+            if out_of_range {
+                let range = match (param.minimum, param.maximum) {
+                    (Some(min), Some(max)) => format!("from {min} to {max}"),
+                    (Some(min), None) => format!("at least {min}"),
+                    (None, Some(max)) => format!("at most {max}"),
+                    (None, None) => String::new(),
+                };
+                return Err(UsageError::new(
+                    format!("{flag} must be {range} for this server's schema, got `{text}`"),
+                    None,
+                ));
+            }
+            if matches!(param.kind, FieldType::Integer) {
+                format!("{}", number as i64)
+            } else {
+                text.trim().to_string()
+            }
+        }
+        FieldType::Boolean => match text.trim().to_ascii_lowercase().as_str() {
+            "true" => "true".to_string(),
+            "false" => "false".to_string(),
+            _ => {
+                return Err(UsageError::new(
+                    format!("{flag} expects true or false, got `{text}`"),
+                    None,
+                ));
+            }
+        },
+        FieldType::Uuid => uuid::Uuid::parse_str(text.trim())
+            .map(|u| u.hyphenated().to_string())
+            .map_err(|_| UsageError::new(format!("{flag} expects a uuid, got `{text}`"), None))?,
+        _ => text.to_string(),
+    };
+
+    if !param.allowed.is_empty() {
+        let allowed = allowed_list();
+        if !allowed.iter().any(|a| *a == value) {
+            return Err(UsageError::new(
+                format!(
+                    "{flag} must be one of {} for this server's schema, got `{text}`",
+                    allowed.join(", ")
+                ),
+                None,
+            ));
+        }
+    }
+
+    // The filter grammar is checked against the object's fields, so a typo
+    // is caught here with a caret instead of as a server 400.
+    if let Some(object) = object {
+        if param.name == "filter" {
+            twenty_core::filter::parse_filter_for(&value, object).map_err(|e| {
+                UsageError::new(format!("--filter is invalid\n{}", e.render(&value)), None)
+            })?;
+        } else if param.name == "order_by" || param.name == "orderBy" {
+            twenty_core::filter::parse_order_by_for(&value, object).map_err(|e| {
+                UsageError::new(format!("--order-by is invalid\n{}", e.render(&value)), None)
+            })?;
+        }
+    }
+    Ok(value)
+}
+
+fn build_body(
+    object: Option<&Object>,
+    op: &Operation,
+    inputs: &Inputs,
+) -> Result<Option<Value>, UsageError> {
+    let Some(shape) = &op.body else {
+        if !inputs.fields.is_empty() || inputs.data.is_some() {
+            return Err(UsageError::new(
+                format!("{} takes no body, so field values cannot be sent", op.id),
+                None,
+            ));
+        }
+        return Ok(None);
+    };
+    let Some(object) = object else {
+        return Ok(Some(loose_body(inputs)));
+    };
+
+    match shape {
+        Body::Record => {
+            let mut record = match inputs.data.clone() {
+                None => Map::new(),
+                Some(Value::Object(map)) => map,
+                Some(_) => {
+                    return Err(UsageError::new(
+                        "--data must be a JSON object for this operation".to_string(),
+                        None,
+                    ));
+                }
+            };
+            apply_fields(object, &mut record, &inputs.fields)?;
+            check(object, Value::Object(record)).map(Some)
+        }
+        Body::RecordList => {
+            let records = match inputs.data.clone() {
+                None => vec![Value::Object(Map::new())],
+                Some(Value::Array(items)) => items,
+                Some(Value::Object(map)) => vec![Value::Object(map)],
+                Some(_) => {
+                    return Err(UsageError::new(
+                        "--data must be a JSON array of records for this operation".to_string(),
+                        None,
+                    ));
+                }
+            };
+            let mut out = Vec::with_capacity(records.len());
+            for (index, record) in records.into_iter().enumerate() {
+                let Value::Object(mut map) = record else {
+                    return Err(UsageError::new(
+                        format!("--data item {index} is not a JSON object"),
+                        None,
+                    ));
+                };
+                apply_fields(object, &mut map, &inputs.fields)?;
+                out.push(check(object, Value::Object(map))?);
+            }
+            Ok(Some(Value::Array(out)))
+        }
+        Body::Duplicates => {
+            if !inputs.ids.is_empty() {
+                let mut ids = Vec::new();
+                for id in &inputs.ids {
+                    ids.push(Value::String(check_id("find-duplicates", Some(id))?));
+                }
+                return Ok(Some(serde_json::json!({ "ids": ids })));
+            }
+            let records = match inputs.data.clone() {
+                Some(Value::Object(map)) if map.contains_key("ids") || map.contains_key("data") => {
+                    return Ok(Some(Value::Object(map)));
+                }
+                Some(Value::Object(map)) => vec![Value::Object(map)],
+                Some(Value::Array(items)) => items,
+                None => vec![Value::Object(Map::new())],
+                Some(_) => {
+                    return Err(UsageError::new(
+                        "--data must be a JSON object or array of records".to_string(),
+                        None,
+                    ));
+                }
+            };
+            let mut out = Vec::new();
+            for record in records {
+                let Value::Object(mut map) = record else {
+                    return Err(UsageError::new("--data items must be JSON objects", None));
+                };
+                apply_fields(object, &mut map, &inputs.fields)?;
+                out.push(check(object, Value::Object(map))?);
+            }
+            Ok(Some(serde_json::json!({ "data": out })))
+        }
+        Body::Schema { .. } => Ok(Some(loose_body(inputs))),
+    }
+}
+
+/// A body the catalog gives no record shape for: `--data` with `--set`
+/// paths laid over it, values parsed as JSON when they are JSON.
+fn loose_body(inputs: &Inputs) -> Value {
+    let mut map = match inputs.data.clone() {
+        Some(Value::Object(map)) => map,
+        Some(other) if inputs.fields.is_empty() => return other,
+        _ => Map::new(),
+    };
+    for (path, input) in &inputs.fields {
+        let value = match input {
+            Input::Json(v) => v.clone(),
+            Input::Text(t) => serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.clone())),
+        };
+        values::set_path(&mut map, path, value);
+    }
+    Value::Object(map)
+}
+
+fn check(object: &Object, body: Value) -> Result<Value, UsageError> {
+    values::check_body(object, &body).map_err(UsageError::from)
+}
+
+/// The type of the field or sub-field at `path`, if the object has it.
+fn kind_at<'a>(object: &'a Object, path: &str) -> Option<&'a FieldType> {
+    let (head, sub) = match path.split_once('.') {
+        Some((h, s)) => (h, Some(s)),
+        None => (path, None),
+    };
+    let field = object.field(head)?;
+    match sub {
+        None => Some(&field.kind),
+        Some(sub) => field.sub_field(sub).map(|f| &f.kind),
+    }
+}
+
+fn apply_fields(
+    object: &Object,
+    record: &mut Map<String, Value>,
+    fields: &[(String, Input)],
+) -> Result<(), UsageError> {
+    for (path, input) in fields {
+        let value = match input {
+            Input::Text(text) => {
+                let text = match kind_at(object, path) {
+                    Some(FieldType::Enum { values }) => loose_enum(values, text),
+                    _ => text.clone(),
+                };
+                values::parse_input(object, path, &text).map_err(UsageError::from)?
+            }
+            // A JSON string for a typed field is parsed like typed text (so
+            // an `--each` line can carry "completed"); JSON fields and other
+            // values are kept and checked with the whole body.
+            Input::Json(Value::String(text))
+                if !matches!(kind_at(object, path), Some(FieldType::Json) | None) =>
+            {
+                let text = match kind_at(object, path) {
+                    Some(FieldType::Enum { values }) => loose_enum(values, text),
+                    _ => text.clone(),
+                };
+                values::parse_input(object, path, &text).map_err(UsageError::from)?
+            }
+            Input::Json(value) => {
+                if kind_at(object, path).is_none() {
+                    // Let the core name the unknown field and suggest one.
+                    values::parse_input(object, path, &value.to_string())
+                        .map_err(UsageError::from)?;
+                }
+                value.clone()
+            }
+        };
+        values::set_path(record, path, value);
+    }
+    Ok(())
+}
+
+/// Maps `completed`, `not started` or `NOT-STARTED` to the allowed value
+/// they mean; anything else is returned as typed, for the core to refuse
+/// with the list of allowed values.
+pub fn loose_enum(allowed: &[String], text: &str) -> String {
+    let wanted: String = text
+        .trim()
+        .chars()
+        .map(|c| match c {
+            ' ' | '-' => '_',
+            c => c.to_ascii_uppercase(),
+        })
+        .collect();
+    allowed
+        .iter()
+        .find(|a| a.eq_ignore_ascii_case(&wanted))
+        .cloned()
+        .unwrap_or_else(|| text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loose_enum_accepts_case_and_separator_variants() {
+        let allowed: Vec<String> = ["NOT_STARTED", "RUNNING", "COMPLETED"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(loose_enum(&allowed, "completed"), "COMPLETED");
+        assert_eq!(loose_enum(&allowed, "not started"), "NOT_STARTED");
+        assert_eq!(loose_enum(&allowed, "NOT-STARTED"), "NOT_STARTED");
+        assert_eq!(loose_enum(&allowed, "done"), "done");
+    }
+
+    #[test]
+    fn json_errors_name_line_and_column() {
+        let err = read_json_arg("--output", "{\"rows\":\n 12,}").unwrap_err();
+        assert!(
+            err.message.contains("--output is not valid JSON"),
+            "{}",
+            err.message
+        );
+        assert!(err.message.contains("line 2 column"), "{}", err.message);
+    }
+}

@@ -1,0 +1,244 @@
+//! The `twenty` command: every action of a Twenty CRM workspace from the
+//! shell, with commands and flags generated from the workspace's catalog.
+//!
+//! `main.rs` only calls [`main`]; everything lives here so tests and the
+//! bulk module can reach it. The flow of one run: a quick scan of argv picks
+//! the catalog (`--schema`, the profile's cached schema, or the built-in
+//! model), the clap tree is built for the one resource named, the inputs
+//! are checked, and only then is a client (or the local sandbox) set up.
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod commands;
+pub mod config;
+pub mod context;
+pub mod globals;
+pub mod inputs;
+pub mod jq;
+pub mod output;
+pub mod sandbox;
+pub mod schema;
+pub mod verbs;
+
+use std::ffi::OsString;
+use std::fmt;
+
+use clap::{Arg, Command};
+use twenty_core::Catalog;
+
+/// A mistake in what the user typed, found before anything was sent.
+/// Exit code 2.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageError {
+    /// What is wrong, naming the input.
+    pub message: String,
+    /// How to fix it, when there is more to say than the message does.
+    pub hint: Option<String>,
+}
+
+impl UsageError {
+    /// A usage error with an optional hint.
+    pub fn new(message: impl Into<String>, hint: Option<String>) -> Self {
+        Self {
+            message: message.into(),
+            hint,
+        }
+    }
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+impl From<twenty_core::values::InputError> for UsageError {
+    fn from(e: twenty_core::values::InputError) -> Self {
+        UsageError::new(e.to_string(), None)
+    }
+}
+
+/// Runs the command with the process's arguments and returns the exit
+/// code.
+pub fn main() -> i32 {
+    run(std::env::args_os().skip(1).collect())
+}
+
+/// Runs the command with `args` (without the program name) and returns
+/// the exit code. Errors are printed to stderr as `error: ...` and an
+/// optional `hint: ...`.
+pub fn run(args: Vec<OsString>) -> i32 {
+    match dispatch(args) {
+        Ok(code) => code,
+        Err(error) => report(&error),
+    }
+}
+
+/// Prints an error the way every command does and returns its exit code.
+pub fn report(error: &anyhow::Error) -> i32 {
+    if let Some(usage) = error.downcast_ref::<UsageError>() {
+        eprintln!("error: {}", usage.message);
+        if let Some(hint) = &usage.hint {
+            eprintln!("hint: {hint}");
+        }
+        return 2;
+    }
+    if let Some(api) = error.downcast_ref::<twenty_client::Error>() {
+        eprintln!("error: {api}");
+        if let Some(hint) = api.hint() {
+            eprintln!("hint: {hint}");
+        }
+        return api.exit_code();
+    }
+    eprint!("error: {error}");
+    for cause in error.chain().skip(1) {
+        eprint!(": {cause}");
+    }
+    eprintln!();
+    1
+}
+
+/// The fixed commands, which do not depend on the catalog.
+fn fixed_commands() -> Vec<Command> {
+    vec![
+        auth::command(),
+        schema::command(),
+        sandbox::command(),
+        Command::new("completions")
+            .about("Print a shell completion script")
+            .arg(
+                Arg::new("shell")
+                    .required(true)
+                    .value_parser(clap::value_parser!(clap_complete::Shell))
+                    .help("Shell to complete for (one of bash, zsh, fish, elvish, powershell)"),
+            ),
+    ]
+}
+
+/// The root command. `full` builds every resource's verbs (for
+/// completions); otherwise only `wanted` gets them and the rest are names.
+pub fn root_command(catalog: Option<&Catalog>, wanted: Option<&str>, full: bool) -> Command {
+    let mut root = Command::new("twenty")
+        .about("Work with a Twenty CRM workspace from the shell")
+        .version(env!("CARGO_PKG_VERSION"))
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .subcommand_help_heading("Resources and commands")
+        .args(globals::args())
+        .after_help(
+            "Credentials come from $TWENTY_API_URL and $TWENTY_API_KEY, --api-url and \
+             --api-key-file, or a profile saved with `twenty auth login`. Try \
+             `twenty --sandbox people list` against a local sandbox.",
+        );
+    root = root.subcommands(fixed_commands());
+    if let Some(catalog) = catalog {
+        // The operation list of `call` is only built when `call` is named
+        // (and then replaced by the named operation's command).
+        root = root.subcommand(if full || wanted == Some("call") {
+            commands::call_command(catalog, None)
+        } else {
+            commands::call_command_bare()
+        });
+        for object in &catalog.objects {
+            let named = wanted.is_some_and(|w| {
+                twenty_core::names::matches_object(object, w)
+                    || commands::resource_name(object) == w
+                    || twenty_core::names::kebab(&object.singular) == w
+            });
+            root = root.subcommand(if full || named {
+                commands::resource_command(object)
+            } else {
+                commands::bare_resource(object)
+            });
+        }
+    }
+    root
+}
+
+fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
+    let pre = globals::prescan(&args);
+    let first = pre.words.first().map(String::as_str);
+
+    // `auth` needs no catalog; everything else may name a resource.
+    let catalog = match first {
+        Some("auth") => None,
+        _ => Some(context::load_catalog(
+            pre.schema.as_deref(),
+            pre.profile.as_deref(),
+        )?),
+    };
+
+    let mut root = root_command(catalog.as_ref(), first, first == Some("completions"));
+    if first == Some("call") {
+        if let Some(catalog) = catalog.as_ref() {
+            root = root.mut_subcommand("call", |_| {
+                commands::call_command(catalog, pre.words.get(1).map(String::as_str))
+            });
+        }
+    }
+    let argv = std::iter::once(OsString::from("twenty")).chain(args);
+    let matches = match root.clone().try_get_matches_from(argv) {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = e.print();
+            return Ok(e.exit_code());
+        }
+    };
+    let globals = globals::Globals::from_matches(&matches);
+
+    let Some((name, sub)) = matches.subcommand() else {
+        return Ok(2);
+    };
+    match name {
+        "auth" => auth::run(&globals, sub),
+        "schema" => schema::run(&globals, catalog_or_builtin(catalog), sub),
+        "sandbox" => sandbox::run(&globals, catalog_or_builtin(catalog), sub),
+        "completions" => {
+            let shell = *sub
+                .get_one::<clap_complete::Shell>("shell")
+                .ok_or_else(|| anyhow::anyhow!("no shell given"))?;
+            let mut full = root_command(catalog.as_ref(), None, true);
+            clap_complete::generate(shell, &mut full, "twenty", &mut std::io::stdout());
+            Ok(0)
+        }
+        "call" => {
+            let catalog = catalog_or_builtin(catalog);
+            let Some((op_name, op_matches)) = sub.subcommand() else {
+                return Ok(2);
+            };
+            let Some((object, op)) = catalog.operation_by_id(op_name) else {
+                return Err(UsageError::new(format!("unknown operation `{op_name}`"), None).into());
+            };
+            let command = format!("call {op_name}");
+            verbs::run(&globals, &catalog, object, op, &command, op_matches)
+        }
+        resource => {
+            let catalog = catalog_or_builtin(catalog);
+            let Some(object) = catalog
+                .objects
+                .iter()
+                .find(|o| commands::resource_name(o) == resource)
+            else {
+                return Err(UsageError::new(format!("unknown command `{resource}`"), None).into());
+            };
+            let Some((verb, verb_matches)) = sub.subcommand() else {
+                return Ok(2);
+            };
+            let Some(op) = object
+                .operations
+                .iter()
+                .find(|op| op.kind.verb() == Some(verb))
+            else {
+                return Err(UsageError::new(format!("unknown verb `{verb}`"), None).into());
+            };
+            let command = format!("{resource} {verb}");
+            verbs::run(&globals, &catalog, Some(object), op, &command, verb_matches)
+        }
+    }
+}
+
+fn catalog_or_builtin(catalog: Option<Catalog>) -> Catalog {
+    catalog.unwrap_or_else(twenty_core::builtin::standard)
+}
