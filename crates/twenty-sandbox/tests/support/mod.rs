@@ -15,7 +15,11 @@ pub const V14: &str = "twenty-v1.4.0-openapi.json";
 pub const Y2026: &str = "twenty-2026-openapi.yaml";
 
 pub fn spec_path(name: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/specs/")).join(name)
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/specs/"
+    ))
+    .join(name)
 }
 
 pub fn catalog(name: &str) -> Catalog {
@@ -58,7 +62,9 @@ impl Env {
     }
 
     pub async fn with(config: SandboxConfig) -> Env {
-        let sandbox = Sandbox::start(config, local()).await.expect("the sandbox starts");
+        let sandbox = Sandbox::start(config, local())
+            .await
+            .expect("the sandbox starts");
         Env {
             sandbox,
             http: reqwest::Client::new(),
@@ -69,7 +75,12 @@ impl Env {
         format!("{}/rest{path}", self.sandbox.url())
     }
 
-    pub async fn try_call(&self, method: Method, path: &str, body: Option<Value>) -> Result<Reply, reqwest::Error> {
+    pub async fn try_call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Reply, reqwest::Error> {
         let mut request = self
             .http
             .request(method, self.url(path))
@@ -82,11 +93,17 @@ impl Env {
         let headers = response.headers().clone();
         let bytes = response.bytes().await?;
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Ok(Reply { status, body, headers })
+        Ok(Reply {
+            status,
+            body,
+            headers,
+        })
     }
 
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
-        self.try_call(method, path, body).await.expect("the sandbox answers")
+        self.try_call(method, path, body)
+            .await
+            .expect("the sandbox answers")
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -123,12 +140,17 @@ impl Env {
             }
             let reply = self.get(&path).await;
             assert_eq!(reply.status, 200, "{}", reply.body);
-            let page = reply.body["data"][plural].as_array().expect("a page").clone();
+            let page = reply.body["data"][plural]
+                .as_array()
+                .expect("a page")
+                .clone();
             out.extend(page);
             if reply.body["pageInfo"]["hasNextPage"] != Value::Bool(true) {
                 return out;
             }
-            cursor = reply.body["pageInfo"]["endCursor"].as_str().map(str::to_string);
+            cursor = reply.body["pageInfo"]["endCursor"]
+                .as_str()
+                .map(str::to_string);
         }
     }
 }
