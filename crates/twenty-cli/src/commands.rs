@@ -69,6 +69,14 @@ fn summary_about(op: &Operation) -> String {
         .unwrap_or_else(|| format!("Call {}", op.id))
 }
 
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().collect::<String>() + chars.as_str(),
+        None => String::new(),
+    }
+}
+
 /// The first sentence of a document's description, without markdown bold
 /// and with whitespace collapsed.
 pub fn first_sentence(text: &str) -> String {
@@ -77,10 +85,17 @@ pub fn first_sentence(text: &str) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
-    match flat.find(". ") {
-        Some(end) => flat[..end].to_string(),
-        None => flat.trim_end_matches('.').to_string(),
+    // "e.g. " and "i.e. " do not end a sentence.
+    let mut from = 0;
+    while let Some(found) = flat[from..].find(". ") {
+        let end = from + found;
+        if flat[..end].ends_with("e.g") || flat[..end].ends_with("i.e") {
+            from = end + 2;
+            continue;
+        }
+        return flat[..end].to_string();
     }
+    flat.trim_end_matches('.').to_string()
 }
 
 /// The value name shown in help for a type (`<UUID>`, `<JSON>`).
@@ -115,17 +130,18 @@ fn type_note(kind: &FieldType) -> String {
             other => format!("list of {}; comma-separated or a JSON array", other.label()),
         },
         FieldType::Composite { .. } => "composite as a JSON object".to_string(),
+        FieldType::RelationId { target, .. } => format!("uuid of a {}", human(target)),
         other => other.label(),
     }
 }
 
 fn field_help(field: &Field, fallback: &str) -> String {
-    let text = field
+    let text: String = field
         .description
         .as_deref()
         .map(first_sentence)
         .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| fallback.to_string());
+        .unwrap_or_else(|| capitalize(fallback));
     format!("{text} ({})", type_note(&field.kind))
 }
 

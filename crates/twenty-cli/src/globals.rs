@@ -142,6 +142,7 @@ pub fn args() -> Vec<Arg> {
             .value_name("FORMAT")
             .global(true)
             .value_parser(["json", "jsonl", "table", "csv"])
+            .hide_possible_values(true)
             .help_heading("Global options")
             .help("How to print records (one of json, jsonl, table, csv; default json)"),
         Arg::new("jq")
@@ -218,6 +219,9 @@ pub struct Globals {
     pub schema: Option<PathBuf>,
     /// `--format`.
     pub format: Format,
+    /// `--format` as typed, when given (the bulk commands read it as a
+    /// file format).
+    pub format_name: Option<String>,
     /// `--jq`.
     pub jq: Option<String>,
     /// `--raw`.
@@ -254,6 +258,7 @@ impl Globals {
             api_key_file: m.get_one::<String>("api-key-file").map(PathBuf::from),
             schema: m.get_one::<String>("schema").map(PathBuf::from),
             format,
+            format_name: m.get_one::<String>("format").cloned(),
             jq: m.get_one::<String>("jq").cloned(),
             raw: m.get_flag("raw"),
             sandbox: m.get_flag("sandbox"),

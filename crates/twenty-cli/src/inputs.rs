@@ -326,11 +326,25 @@ fn check_param(object: Option<&Object>, param: &Param, text: &str) -> Result<Str
     if let Some(object) = object {
         if param.name == "filter" {
             twenty_core::filter::parse_filter_for(&value, object).map_err(|e| {
-                UsageError::new(format!("--filter is invalid\n{}", e.render(&value)), None)
+                UsageError::new(
+                    format!(
+                        "--filter is invalid: {}\n  {}",
+                        e.message,
+                        e.render(&value).replace('\n', "\n  ")
+                    ),
+                    None,
+                )
             })?;
         } else if param.name == "order_by" || param.name == "orderBy" {
             twenty_core::filter::parse_order_by_for(&value, object).map_err(|e| {
-                UsageError::new(format!("--order-by is invalid\n{}", e.render(&value)), None)
+                UsageError::new(
+                    format!(
+                        "--order-by is invalid: {}\n  {}",
+                        e.message,
+                        e.render(&value).replace('\n', "\n  ")
+                    ),
+                    None,
+                )
             })?;
         }
     }

@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod bulk;
 pub mod commands;
 pub mod config;
 pub mod context;
@@ -136,6 +137,7 @@ pub fn root_command(catalog: Option<&Catalog>, wanted: Option<&str>, full: bool)
     if let Some(catalog) = catalog {
         // The operation list of `call` is only built when `call` is named
         // (and then replaced by the named operation's command).
+        root = root.subcommands(bulk_commands());
         root = root.subcommand(if full || wanted == Some("call") {
             commands::call_command(catalog, None)
         } else {
@@ -155,6 +157,91 @@ pub fn root_command(catalog: Option<&Catalog>, wanted: Option<&str>, full: bool)
         }
     }
     root
+}
+
+/// `import` and `export`, whose options the bulk module declares.
+fn bulk_commands() -> [Command; 2] {
+    use clap::Args as _;
+    let resource = || {
+        Arg::new("resource")
+            .required(true)
+            .value_name("RESOURCE")
+            .help("Resource to move records of, such as people or workflow-runs (text)")
+    };
+    [
+        bulk::ImportArgs::augment_args(
+            Command::new("import")
+                .about("Create (or update) records from a CSV or JSON-lines file")
+                .arg(resource()),
+        ),
+        bulk::ExportArgs::augment_args(
+            Command::new("export")
+                .about("Write every record of a resource to a CSV or JSON-lines file")
+                .arg(resource()),
+        ),
+    ]
+}
+
+/// Runs `import` or `export` for the resource named in `m`.
+fn run_bulk(
+    globals: &globals::Globals,
+    catalog: &Catalog,
+    name: &str,
+    m: &clap::ArgMatches,
+) -> anyhow::Result<i32> {
+    use clap::FromArgMatches as _;
+    let resource = m
+        .get_one::<String>("resource")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let object = find_object(catalog, resource)?;
+    let import = if name == "import" {
+        let mut args = bulk::ImportArgs::from_arg_matches(m)?;
+        args.format_hint = globals.format_name.clone();
+        Some(args)
+    } else {
+        None
+    };
+    let export = if name == "export" {
+        let mut args = bulk::ExportArgs::from_arg_matches(m)?;
+        args.format_hint = globals.format_name.clone();
+        Some(args)
+    } else {
+        None
+    };
+    context::init_logging(globals);
+    let runtime = context::runtime()?;
+    runtime.block_on(async {
+        let (client, sandbox) = verbs::connect(globals, catalog).await?;
+        let result = match (&import, &export) {
+            (Some(args), _) => bulk::import(&client, catalog, object, args).await,
+            (_, Some(args)) => bulk::export(&client, catalog, object, args).await,
+            _ => Ok(2),
+        };
+        if let Some(sandbox) = sandbox {
+            sandbox.shutdown().await;
+        }
+        result
+    })
+}
+
+/// The object a resource name means, or a usage error suggesting one.
+pub fn find_object<'c>(
+    catalog: &'c Catalog,
+    name: &str,
+) -> Result<&'c twenty_core::Object, UsageError> {
+    catalog.object(name).ok_or_else(|| {
+        let names: Vec<String> = catalog
+            .objects
+            .iter()
+            .map(commands::resource_name)
+            .collect();
+        let hint = match twenty_core::names::nearest(name, names.iter().map(String::as_str)) {
+            Some(s) => format!("did you mean `{s}`? `twenty schema objects` lists every resource"),
+            None => "`twenty schema objects` lists every resource".to_string(),
+        };
+        UsageError::new(format!("unknown resource `{name}`"), Some(hint))
+    })
 }
 
 fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
@@ -203,6 +290,7 @@ fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
             clap_complete::generate(shell, &mut full, "twenty", &mut std::io::stdout());
             Ok(0)
         }
+        "import" | "export" => run_bulk(&globals, &catalog_or_builtin(catalog), name, sub),
         "call" => {
             let catalog = catalog_or_builtin(catalog);
             let Some((op_name, op_matches)) = sub.subcommand() else {
