@@ -19,8 +19,9 @@ use super::remote::{self, Pages};
 use super::rows::{self, FileFormat, Row};
 use super::{EXIT_ALL_DONE, EXIT_INVALID_INPUT, EXIT_SOME_REJECTED, ImportArgs};
 
-/// How many times the rows of a batch are sent again after answers that
-/// never arrived, before the import stops (resumable) with the error.
+/// How many times the rows of a batch are sent again after failures that
+/// leave their fate unknown or that a repeat may cure, before the import
+/// stops (resumably) with the error.
 const MAX_UNKNOWN_OUTCOMES: u32 = 8;
 
 /// Values per `field[in]:[...]` look-up for `--update-by`.
@@ -465,8 +466,16 @@ async fn send_batch(job: &Job, batch: Batch) -> anyhow::Result<Outcome> {
             Err(error) => error,
         };
         let refused = remote::refusal(&error);
-        if refused.is_none() && (!error.outcome_unknown() || unknown >= MAX_UNKNOWN_OUTCOMES) {
-            return Err(error.into());
+        if refused.is_none() {
+            if !remote::worth_repeating(&error) || unknown >= MAX_UNKNOWN_OUTCOMES {
+                return Err(error.into());
+            }
+            tracing::debug!("repeating a create of {} rows after: {error}", group.len());
+            tokio::time::sleep(remote::pause(unknown + 1)).await;
+            if remote::surely_unprocessed(&error) {
+                groups.push((group, unknown + 1));
+                continue;
+            }
         }
 
         // Whether the server refused the group or its answer was lost, some
@@ -544,7 +553,7 @@ async fn match_existing<'a>(
 
     let mut found: HashMap<String, String> = HashMap::new();
     for filter in filters {
-        let mut pages = Pages::new(&job.object, Some(filter), None, None, 200);
+        let mut pages = Pages::new(&job.object, Some(filter), None, None, 60);
         while let Some(records) = pages.next_page(&job.client).await? {
             for record in records {
                 let (Some(id), Some(key)) = (

@@ -1,56 +1,47 @@
-//! The few calls bulk work makes, on top of [`Client::send`].
+//! The few calls bulk work makes, as thin layers on the client, made
+//! stubborn enough for jobs of thousands of requests.
 //!
-//! Creating in bulk has to stay exactly-once through lost answers, kills
-//! and whole-batch refusals, so it is built here from plain requests whose
-//! retry rules are known: every record carries an id chosen before
-//! sending, and whenever the outcome of a create is unknown the ids are
-//! read back and only the missing records are sent again.
+//! The client repeats what it knows to be transient and makes creates safe
+//! to repeat. A bulk job sends so many requests that a failure the client
+//! gives up on (a 500 on a read, a burst of rate limiting) is bound to
+//! happen; for requests that are safe to repeat these helpers try again a
+//! few more times, so that one bad answer does not stop a job of hours.
 
 use std::collections::HashSet;
 
 use serde_json::{Map, Value};
-use twenty_client::{Client, Error, Request};
-use twenty_core::{Method, Object, OperationKind};
+use std::time::Duration;
 
-/// Ids per `id[in]:[...]` look-up; 60 UUIDs keep the URL near 2.5 kB.
+use twenty_client::{Client, Error, ListQuery, NetworkKind};
+use twenty_core::Object;
+
+/// Ids per `id[in]:[...]` look-up: the smallest `limit` maximum of any
+/// Twenty version, so that one page answers all of them.
 const IDS_PER_LOOKUP: usize = 60;
 
-/// The path of `kind` on `object` from the catalog, or Twenty's usual one
-/// when the document does not list it.
-fn path(object: &Object, kind: OperationKind) -> String {
-    if let Some(op) = object.operation(kind) {
-        return op.path.clone();
-    }
-    match kind {
-        OperationKind::CreateMany => format!("/batch/{}", object.plural),
-        _ => format!("/{}", object.plural),
-    }
-}
-
-/// Sends one create many request. Not repeated by the client once the
-/// server may have seen it; the caller settles an unknown outcome.
+/// Creates `records` (each with its id) in one create many request.
 pub async fn create_many(
     client: &Client,
     object: &Object,
     records: Vec<Value>,
 ) -> Result<(), Error> {
-    let req = Request::new(Method::Post, path(object, OperationKind::CreateMany))
-        .query("depth", "0")
-        .body(Value::Array(records));
-    client.send(req).await.map(|_| ())
+    client
+        .create_many(object, records, Some(0))
+        .await
+        .map(|_| ())
 }
 
-/// Updates one record.
+/// Updates one record. An update is idempotent, so it is repeated.
 pub async fn update_one(
     client: &Client,
     object: &Object,
     id: &str,
     body: Map<String, Value>,
 ) -> Result<(), Error> {
-    let req = Request::new(Method::Patch, format!("/{}/{id}", object.plural))
-        .query("depth", "0")
-        .body(Value::Object(body));
-    client.send(req).await.map(|_| ())
+    let body = Value::Object(body);
+    stubborn(|| client.update_one(object, id, body.clone(), Some(0)))
+        .await
+        .map(|_| ())
 }
 
 /// Which of `ids` exist on the server.
@@ -61,7 +52,8 @@ pub async fn existing_ids(
 ) -> Result<HashSet<String>, Error> {
     let mut found = HashSet::new();
     for chunk in ids.chunks(IDS_PER_LOOKUP) {
-        let filter = format!("id[in]:[{}]", chunk.join(","));
+        let quoted: Vec<String> = chunk.iter().map(|id| format!("\"{id}\"")).collect();
+        let filter = format!("id[in]:[{}]", quoted.join(","));
         let mut pages = Pages::new(object, Some(filter), None, None, IDS_PER_LOOKUP as u32);
         while let Some(records) = pages.next_page(client).await? {
             for record in records {
@@ -72,6 +64,122 @@ pub async fn existing_ids(
         }
     }
     Ok(found)
+}
+
+/// Find many, one page at a time, following the cursor; each page is
+/// asked for again after failures that leave nothing changed.
+#[derive(Debug)]
+pub struct Pages {
+    object: Object,
+    query: ListQuery,
+    finished: bool,
+}
+
+impl Pages {
+    /// Pages of `object`'s records matching `filter`, in `order_by` order
+    /// (by id when absent, which Twenty makes total).
+    pub fn new(
+        object: &Object,
+        filter: Option<String>,
+        order_by: Option<String>,
+        depth: Option<u8>,
+        limit: u32,
+    ) -> Pages {
+        Pages {
+            object: object.clone(),
+            query: ListQuery {
+                filter,
+                order_by,
+                limit: Some(limit),
+                depth: Some(depth.unwrap_or(0)),
+                ..ListQuery::default()
+            },
+            finished: false,
+        }
+    }
+
+    /// The next page's records, or `None` after the last page.
+    pub async fn next_page(&mut self, client: &Client) -> Result<Option<Vec<Value>>, Error> {
+        if self.finished {
+            return Ok(None);
+        }
+        let page = stubborn(|| client.find_page(&self.object, &self.query)).await?;
+        match page.end_cursor {
+            Some(cursor)
+                if page.has_next_page && self.query.starting_after.as_ref() != Some(&cursor) =>
+            {
+                self.query.starting_after = Some(cursor);
+            }
+            // A next page without a new cursor to reach it would be the
+            // same page for ever.
+            Some(_) | None if page.has_next_page => {
+                self.finished = true;
+                return Err(Error::UnexpectedResponse {
+                    method: None,
+                    url: None,
+                    status: None,
+                    reason: format!(
+                        "`pageInfo.hasNextPage` is true without a new `endCursor` for {}",
+                        self.object.plural
+                    ),
+                    body: String::new(),
+                });
+            }
+            _ => self.finished = true,
+        }
+        Ok(Some(page.records))
+    }
+}
+
+/// How many times a repeatable request is sent in all, on top of the
+/// client's own retries.
+const STUBBORN_ATTEMPTS: u32 = 8;
+
+/// Whether a failed request can be sent again without changing anything
+/// but the odds: no answer, a server failure, or a rate limit.
+pub fn worth_repeating(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Server { .. } | Error::Network { .. } | Error::RateLimited { .. }
+    )
+}
+
+/// Whether the server surely did not act on a request that failed so.
+pub fn surely_unprocessed(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::RateLimited { .. }
+            | Error::Network {
+                kind: NetworkKind::Connect,
+                ..
+            }
+    )
+}
+
+/// Runs `call` until it succeeds, fails in a way repeating cannot fix, or
+/// has been tried [`STUBBORN_ATTEMPTS`] times. Only for idempotent calls.
+async fn stubborn<T, F, Fut>(mut call: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Error>>,
+{
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Err(e) if worth_repeating(&e) && attempt < STUBBORN_ATTEMPTS => {
+                tracing::debug!("repeating after: {e}");
+                tokio::time::sleep(pause(attempt)).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The wait before attempt `attempt + 1`: doubling from 100 ms, at most
+/// 3 s.
+pub fn pause(attempt: u32) -> Duration {
+    Duration::from_millis(100u64.saturating_mul(1 << attempt.min(5)).min(3000))
 }
 
 /// The server's reason when it refused a request as invalid, as opposed to
@@ -90,90 +198,5 @@ pub fn refusal(error: &Error) -> Option<String> {
             messages.join("; ")
         }),
         _ => None,
-    }
-}
-
-/// Find many, one page at a time, following the cursor.
-#[derive(Debug)]
-pub struct Pages {
-    path: String,
-    plural: String,
-    query: Vec<(String, String)>,
-    cursor: Option<String>,
-    finished: bool,
-}
-
-impl Pages {
-    /// Pages of `object`'s records matching `filter` in `order_by` order.
-    pub fn new(
-        object: &Object,
-        filter: Option<String>,
-        order_by: Option<String>,
-        depth: Option<u8>,
-        limit: u32,
-    ) -> Pages {
-        let mut query = vec![("limit".to_owned(), limit.to_string())];
-        if let Some(filter) = filter {
-            query.push(("filter".to_owned(), filter));
-        }
-        if let Some(order_by) = order_by {
-            query.push(("order_by".to_owned(), order_by));
-        }
-        query.push(("depth".to_owned(), depth.unwrap_or(0).to_string()));
-        Pages {
-            path: path(object, OperationKind::FindMany),
-            plural: object.plural.clone(),
-            query,
-            cursor: None,
-            finished: false,
-        }
-    }
-
-    /// The next page's records, or `None` after the last page.
-    pub async fn next_page(&mut self, client: &Client) -> Result<Option<Vec<Value>>, Error> {
-        if self.finished {
-            return Ok(None);
-        }
-        let mut req = Request::new(Method::Get, self.path.clone());
-        for (name, value) in &self.query {
-            req = req.query(name.clone(), value.clone());
-        }
-        if let Some(cursor) = &self.cursor {
-            req = req.query("starting_after", cursor.clone());
-        }
-        let response = client.send(req).await?;
-        let body = response.body;
-
-        let records = match body.pointer(&format!("/data/{}", self.plural)) {
-            Some(Value::Array(records)) => records.clone(),
-            _ => {
-                return Err(unexpected(format!(
-                    "no array at `data.{}` in a find many answer",
-                    self.plural
-                )));
-            }
-        };
-        let has_next = body
-            .pointer("/pageInfo/hasNextPage")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let end = body.pointer("/pageInfo/endCursor").and_then(Value::as_str);
-        match (has_next, end) {
-            (true, Some(end)) if !records.is_empty() => self.cursor = Some(end.to_owned()),
-            // A next page without a cursor to reach it would loop for ever
-            // on the same page.
-            _ => self.finished = true,
-        }
-        Ok(Some(records))
-    }
-}
-
-fn unexpected(reason: String) -> Error {
-    Error::UnexpectedResponse {
-        method: Some(Method::Get),
-        url: None,
-        status: Some(200),
-        reason,
-        body: String::new(),
     }
 }

@@ -1,0 +1,582 @@
+//! Import and export called through the library against an in-process
+//! sandbox: formats, reject files, refused rows inside a batch, dry runs,
+//! `--update-by`, resuming from a journal, round trips, and jobs of 10,000
+//! records under injected faults.
+
+mod bulk_support;
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use bulk_support::*;
+use serde_json::{Value, json};
+use twenty_cli::bulk::journal::{self, Header, Journal};
+use twenty_cli::bulk::{self, ExportArgs, FileFormat, ImportArgs};
+use twenty_client::Client;
+use twenty_core::{Catalog, Object};
+use twenty_sandbox::Seed;
+
+fn import_args(file: &Path) -> ImportArgs {
+    ImportArgs {
+        file: file.to_owned(),
+        as_format: None,
+        format_hint: None,
+        batch_size: None,
+        concurrency: 4,
+        dry_run: false,
+        update_by: None,
+        reject_file: None,
+        resume: false,
+        no_progress: true,
+    }
+}
+
+fn export_args(output: &Path, format: FileFormat) -> ExportArgs {
+    ExportArgs {
+        filter: None,
+        order_by: None,
+        as_format: Some(format),
+        format_hint: None,
+        output_file: Some(output.to_owned()),
+        depth: None,
+        page_size: None,
+    }
+}
+
+fn reject_path(file: &Path) -> std::path::PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".rejects.jsonl");
+    name.into()
+}
+
+async fn companies(client: &Client, catalog: &Catalog, n: usize) -> Vec<String> {
+    let object = object(catalog, "companies");
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let created = client
+            .create_one(object, json!({"name": format!("Company {i}")}), None)
+            .await
+            .expect("company created");
+        ids.push(created["id"].as_str().expect("id").to_owned());
+    }
+    ids
+}
+
+async fn run_import(client: &Client, catalog: &Catalog, object: &Object, args: &ImportArgs) -> i32 {
+    bulk::import(client, catalog, object, args)
+        .await
+        .expect("import runs")
+}
+
+#[tokio::test]
+async fn csv_import_creates_people_with_their_companies() {
+    let sandbox = sandbox(Seed::Empty, None).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    let company_ids = companies(&client, &catalog, 3).await;
+    let dir = scratch("csv-import");
+    let file = dir.join("people.csv");
+    // 130 rows: two full batches of 60 and one of 10.
+    std::fs::write(&file, people_csv(130, &company_ids)).unwrap();
+
+    let code = run_import(&client, &catalog, people, &import_args(&file)).await;
+
+    assert_eq!(code, 0);
+    let records = all(&client, people).await;
+    assert_eq!(records.len(), 130);
+    let p7 = records
+        .iter()
+        .find(|r| r["emails"]["primaryEmail"] == "p7@bulk.test")
+        .expect("row 7 created");
+    assert_eq!(
+        p7["name"],
+        json!({"firstName": "First7", "lastName": "Last7"})
+    );
+    assert_eq!(p7["companyId"], json!(company_ids[7 % 3]));
+    assert_eq!(p7["city"], "City 0");
+    assert!(
+        tally(&records, "/emails/primaryEmail")
+            .values()
+            .all(|n| *n == 1)
+    );
+    assert!(
+        !journal::path_for(&file).exists(),
+        "journal removed after success"
+    );
+    assert!(
+        !reject_path(&file).exists(),
+        "no reject file when nothing is rejected"
+    );
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn jsonl_import_takes_nested_and_dotted_keys() {
+    let sandbox = sandbox(Seed::Empty, None).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    let company_ids = companies(&client, &catalog, 1).await;
+    let dir = scratch("jsonl-import");
+    let file = dir.join("people.jsonl");
+    let lines = [
+        json!({"name": {"firstName": "Ada", "lastName": "Lovelace"},
+               "emails": {"primaryEmail": "ADA@Example.com"}, "companyId": company_ids[0]}),
+        json!({"name.firstName": "Alan", "emails.primary-email": "alan@example.com",
+               "job-title": "Mathematician", "position": "3"}),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n\n")).collect();
+    std::fs::write(&file, text).unwrap();
+
+    let code = run_import(&client, &catalog, people, &import_args(&file)).await;
+
+    assert_eq!(code, 0);
+    let records = all(&client, people).await;
+    assert_eq!(records.len(), 2);
+    let ada = records
+        .iter()
+        .find(|r| r["name"]["firstName"] == "Ada")
+        .unwrap();
+    assert_eq!(ada["emails"]["primaryEmail"], "ada@example.com");
+    assert_eq!(ada["companyId"], json!(company_ids[0]));
+    let alan = records
+        .iter()
+        .find(|r| r["name"]["firstName"] == "Alan")
+        .unwrap();
+    assert_eq!(alan["jobTitle"], "Mathematician");
+    // Text for a number field is converted by the field's type.
+    assert_eq!(alan["position"].as_f64(), Some(3.0));
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn invalid_rows_go_to_the_reject_file_and_the_rest_is_created() {
+    let sandbox = sandbox(Seed::Empty, None).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let tasks = object(&catalog, "tasks");
+    let dir = scratch("rejects");
+    let file = dir.join("tasks.jsonl");
+    let text = [
+        r#"{"title": "fine", "status": "todo"}"#,
+        r#"{"title": "bad enum", "status": "SOMEDAY"}"#,
+        r#"{"title": "bad uuid", "assigneeId": "not-a-uuid"}"#,
+        r#"{"title": "unknown key", "colour": "red"}"#,
+        r#"{"title": "not json""#,
+        r#"{"title": "also fine", "status": "IN_PROGRESS"}"#,
+    ]
+    .join("\n");
+    std::fs::write(&file, text).unwrap();
+
+    let code = run_import(&client, &catalog, tasks, &import_args(&file)).await;
+
+    assert_eq!(code, 1, "some rows rejected");
+    let records = all(&client, tasks).await;
+    let mut titles: Vec<&str> = records.iter().filter_map(|r| r["title"].as_str()).collect();
+    titles.sort();
+    assert_eq!(titles, ["also fine", "fine"]);
+    let fine = records.iter().find(|r| r["title"] == "fine").unwrap();
+    assert_eq!(fine["status"], "TODO", "enum values are canonicalized");
+
+    let rejects = rejects(&reject_path(&file));
+    let rows: Vec<u64> = rejects.iter().map(|r| r["row"].as_u64().unwrap()).collect();
+    assert_eq!(rows, [2, 3, 4, 5]);
+    let reason = |i: usize| rejects[i]["reason"].as_str().unwrap().to_owned();
+    assert!(
+        reason(0).contains("SOMEDAY") && reason(0).contains("TODO"),
+        "{}",
+        reason(0)
+    );
+    assert!(
+        reason(1).contains("assigneeId") && reason(1).contains("not-a-uuid"),
+        "{}",
+        reason(1)
+    );
+    assert!(reason(2).contains("colour"), "{}", reason(2));
+    assert!(reason(3).contains("invalid JSON"), "{}", reason(3));
+    assert_eq!(
+        rejects[0]["input"],
+        json!({"title": "bad enum", "status": "SOMEDAY"})
+    );
+    assert_eq!(rejects[3]["input"], json!(r#"{"title": "not json""#));
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_row_the_server_refuses_costs_only_itself() {
+    let sandbox = sandbox(Seed::Empty, None).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    client
+        .create_one(
+            people,
+            json!({"emails": {"primaryEmail": "p29@bulk.test"}}),
+            None,
+        )
+        .await
+        .unwrap();
+    let dir = scratch("server-refused");
+    let file = dir.join("people.csv");
+    // One batch of 60 whose row for p29 repeats an existing primary e-mail,
+    // which only the server can know.
+    std::fs::write(&file, people_csv(60, &[])).unwrap();
+
+    let code = run_import(&client, &catalog, people, &import_args(&file)).await;
+
+    assert_eq!(code, 1);
+    let records = all(&client, people).await;
+    assert_eq!(
+        records.len(),
+        60,
+        "the 59 neighbours and the existing person"
+    );
+    let rejects = rejects(&reject_path(&file));
+    assert_eq!(rejects.len(), 1);
+    // Row 29 is line 31 of the file (header, then rows from 0).
+    assert_eq!(rejects[0]["row"], 31);
+    assert_eq!(rejects[0]["input"]["emails.primaryEmail"], "p29@bulk.test");
+    let reason = rejects[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.to_lowercase().contains("primaryemail") || reason.contains("duplicate"),
+        "{reason}"
+    );
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unknown_csv_column_stops_the_import_before_sending() {
+    let sandbox = sandbox(Seed::Empty, None).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    let dir = scratch("unknown-column");
+    let file = dir.join("people.csv");
+    std::fs::write(&file, "name.firstName,citty\nAda,London\n").unwrap();
+
+    let code = run_import(&client, &catalog, people, &import_args(&file)).await;
+
+    assert_eq!(code, 2);
+    assert_eq!(all(&client, people).await.len(), 0);
+    assert!(!journal::path_for(&file).exists());
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn dry_run_checks_every_row_and_sends_nothing() {
+    let sandbox = sandbox(Seed::Empty, None).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    let dir = scratch("dry-run");
+    let file = dir.join("people.csv");
+    let mut text = people_csv(10, &[]);
+    text.push_str("Bad,Row,bad@bulk.test,not-a-uuid,Nowhere\n");
+    std::fs::write(&file, text).unwrap();
+    let mut args = import_args(&file);
+    args.dry_run = true;
+
+    let code = run_import(&client, &catalog, people, &args).await;
+
+    assert_eq!(code, 1);
+    assert_eq!(all(&client, people).await.len(), 0);
+    let rejects = rejects(&reject_path(&file));
+    assert_eq!(rejects.len(), 1);
+    assert_eq!(rejects[0]["row"], 12);
+    assert!(
+        !journal::path_for(&file).exists(),
+        "a dry run keeps no journal"
+    );
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn update_by_updates_matching_records_instead_of_duplicating() {
+    let sandbox = sandbox(Seed::Empty, None).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    let dir = scratch("update-by");
+    let first = dir.join("first.csv");
+    std::fs::write(&first, people_csv(10, &[])).unwrap();
+    assert_eq!(
+        run_import(&client, &catalog, people, &import_args(&first)).await,
+        0
+    );
+
+    // Rows 0..10 again with a job title (one e-mail in other case), and
+    // five new people.
+    let second = dir.join("second.csv");
+    let mut text = String::from("emails.primaryEmail,jobTitle\n");
+    for i in 0..15 {
+        let email = if i == 3 {
+            "P3@Bulk.Test".to_owned()
+        } else {
+            format!("p{i}@bulk.test")
+        };
+        text.push_str(&format!("{email},Title {i}\n"));
+    }
+    std::fs::write(&second, text).unwrap();
+    let mut args = import_args(&second);
+    args.update_by = Some("emails.primary-email".into());
+
+    let code = run_import(&client, &catalog, people, &args).await;
+
+    assert_eq!(code, 0);
+    let records = all(&client, people).await;
+    assert_eq!(records.len(), 15, "ten updated, five created");
+    assert!(
+        tally(&records, "/emails/primaryEmail")
+            .values()
+            .all(|n| *n == 1)
+    );
+    for record in &records {
+        let email = record["emails"]["primaryEmail"].as_str().unwrap();
+        let i: usize = email
+            .trim_start_matches('p')
+            .trim_end_matches("@bulk.test")
+            .parse()
+            .unwrap();
+        assert_eq!(record["jobTitle"], format!("Title {i}"));
+        if i < 10 {
+            assert_eq!(
+                record["name"]["firstName"],
+                format!("First{i}"),
+                "update kept the name"
+            );
+        }
+    }
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_existing_journal_without_resume_is_refused() {
+    let sandbox = sandbox(Seed::Empty, None).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    let dir = scratch("journal-refused");
+    let file = dir.join("people.csv");
+    std::fs::write(&file, people_csv(5, &[])).unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    let path = journal::path_for(&file);
+    drop(Journal::create(&path, &Header::new("people", &bytes, None)).unwrap());
+
+    let code = run_import(&client, &catalog, people, &import_args(&file)).await;
+
+    assert_eq!(code, 2);
+    assert_eq!(all(&client, people).await.len(), 0);
+    assert!(path.exists(), "the journal is left for --resume");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn resume_settles_a_batch_whose_answer_was_lost() {
+    let sandbox = sandbox(Seed::Empty, None).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    let dir = scratch("resume");
+    let file = dir.join("people.csv");
+    std::fs::write(&file, people_csv(100, &[])).unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+
+    // What a run killed mid-flight leaves: batch 0 (rows on lines 2..=61)
+    // journaled with its ids, and the server holding the first 25 of them
+    // because the request had gone through.
+    let lines: Vec<u64> = (2..=61).collect();
+    let ids: Vec<String> = lines
+        .iter()
+        .map(|_| uuid::Uuid::new_v4().to_string())
+        .collect();
+    let path = journal::path_for(&file);
+    let journal = Journal::create(&path, &Header::new("people", &bytes, None)).unwrap();
+    journal.sending(0, &lines, &ids).unwrap();
+    drop(journal);
+    let created: Vec<Value> = (0..25)
+        .map(|i| json!({"id": ids[i], "emails": {"primaryEmail": format!("p{i}@bulk.test")}}))
+        .collect();
+    client.create_many(people, created, None).await.unwrap();
+
+    let mut args = import_args(&file);
+    args.resume = true;
+    let code = run_import(&client, &catalog, people, &args).await;
+
+    assert_eq!(code, 0);
+    let records = all(&client, people).await;
+    assert_eq!(records.len(), 100);
+    assert!(
+        tally(&records, "/emails/primaryEmail")
+            .values()
+            .all(|n| *n == 1)
+    );
+    let held: HashSet<&str> = records.iter().filter_map(|r| r["id"].as_str()).collect();
+    assert!(
+        ids.iter().all(|id| held.contains(id.as_str())),
+        "the journaled ids were used"
+    );
+    assert!(!path.exists());
+    sandbox.shutdown().await;
+}
+
+/// Exports `plural` from one sandbox and returns the CSV rows without the
+/// columns the server sets on every write.
+async fn exported_rows(
+    client: &Client,
+    catalog: &Catalog,
+    plural: &str,
+    file: &Path,
+) -> Vec<Vec<String>> {
+    let object = object(catalog, plural);
+    let code = bulk::export(client, catalog, object, &export_args(file, FileFormat::Csv))
+        .await
+        .unwrap();
+    assert_eq!(code, 0);
+    let mut reader = csv::Reader::from_path(file).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let keep: Vec<usize> = headers
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| !matches!(*h, "createdAt" | "updatedAt"))
+        .map(|(i, _)| i)
+        .collect();
+    let mut rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            keep.iter().map(|i| r[*i].to_owned()).collect()
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[tokio::test]
+async fn people_and_companies_survive_an_export_import_round_trip() {
+    let source = sandbox(Seed::Demo, None).await;
+    let target = sandbox(Seed::Empty, None).await;
+    let (from, to) = (client(&source), client(&target));
+    let catalog = catalog();
+    let dir = scratch("round-trip");
+
+    for plural in ["companies", "people"] {
+        let object = object(&catalog, plural);
+        let file = dir.join(format!("{plural}.csv"));
+        let before = exported_rows(&from, &catalog, plural, &file).await;
+        assert!(!before.is_empty(), "the demo seed has {plural}");
+        assert_eq!(
+            run_import(&to, &catalog, object, &import_args(&file)).await,
+            0
+        );
+        let after = exported_rows(
+            &to,
+            &catalog,
+            plural,
+            &dir.join(format!("{plural}-again.csv")),
+        )
+        .await;
+        assert_eq!(after, before, "{plural} differ after the round trip");
+    }
+    source.shutdown().await;
+    target.shutdown().await;
+}
+
+#[tokio::test]
+async fn workflow_runs_with_json_fields_survive_a_round_trip_in_both_formats() {
+    let sandbox = sandbox(Seed::Demo, None).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let runs = object(&catalog, "workflowRuns");
+    let dir = scratch("round-trip-runs");
+    // JSON fields of every shape, text with a comma, quotes and a line
+    // break, and an enum.
+    let shapes = [
+        json!({"name": "nested", "status": "COMPLETED",
+               "output": {"steps": [{"id": 1, "ok": true}], "note": "a, \"b\"\nc"},
+               "context": {"trigger": {"payload": [1, 2.5, null]}}}),
+        json!({"name": "a string, quoted \"x\"", "status": "FAILED",
+               "output": "just text", "context": [1, "two"]}),
+        json!({"name": "scalars", "status": "RUNNING", "output": 42, "context": true}),
+    ];
+    for shape in shapes {
+        client.create_one(runs, shape, None).await.unwrap();
+    }
+    let original = all(&client, runs).await;
+    assert!(original.len() >= 3);
+
+    for format in [FileFormat::Csv, FileFormat::Jsonl] {
+        let file = dir.join(format!("runs.{format}"));
+        let code = bulk::export(&client, &catalog, runs, &export_args(&file, format))
+            .await
+            .unwrap();
+        assert_eq!(code, 0);
+        for record in all(&client, runs).await {
+            client
+                .delete_one(runs, record["id"].as_str().unwrap())
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            run_import(&client, &catalog, runs, &import_args(&file)).await,
+            0,
+            "{format}"
+        );
+
+        let mut again = all(&client, runs).await;
+        assert_eq!(again.len(), original.len());
+        for (a, b) in again.iter_mut().zip(&original) {
+            for key in ["createdAt", "updatedAt"] {
+                a.as_object_mut().unwrap().remove(key);
+            }
+            let mut b = b.clone();
+            for key in ["createdAt", "updatedAt"] {
+                b.as_object_mut().unwrap().remove(key);
+            }
+            assert_eq!(*a, b, "{format} round trip");
+        }
+    }
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn ten_thousand_records_under_faults_are_imported_and_exported_exactly_once() {
+    let sandbox = sandbox(Seed::Empty, Some(FAULTS)).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    let dir = scratch("faults");
+    let file = dir.join("people.csv");
+    std::fs::write(&file, people_csv(10_000, &[])).unwrap();
+
+    let code = run_import(&client, &catalog, people, &import_args(&file)).await;
+
+    assert_eq!(code, 0);
+    let records = all(&client, people).await;
+    let emails = tally(&records, "/emails/primaryEmail");
+    assert_eq!(records.len(), 10_000, "none lost, none doubled");
+    assert_eq!(emails.len(), 10_000);
+    assert!((0..10_000).all(|i| emails.get(&format!("p{i}@bulk.test")) == Some(&1)));
+
+    let out = dir.join("export.jsonl");
+    let code = bulk::export(
+        &client,
+        &catalog,
+        people,
+        &export_args(&out, FileFormat::Jsonl),
+    )
+    .await
+    .unwrap();
+    assert_eq!(code, 0);
+    let exported: Vec<Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids = tally(&exported, "/id");
+    assert_eq!(exported.len(), 10_000);
+    assert_eq!(ids.len(), 10_000, "every record exactly once");
+    let held: HashSet<&str> = records.iter().filter_map(|r| r["id"].as_str()).collect();
+    assert!(ids.keys().all(|id| held.contains(id.as_str())));
+    sandbox.shutdown().await;
+}

@@ -1,0 +1,141 @@
+//! Shared set-up for the bulk tests: a sandbox on 127.0.0.1:0, a client for
+//! it, scratch directories and ways to count what the server holds.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+use twenty_client::{ApiKey, Client, ClientConfig, ListQuery, RetryPolicy};
+use twenty_core::{Catalog, Object};
+use twenty_sandbox::{FaultSpec, Sandbox, SandboxConfig, Seed, Storage};
+
+/// Every kind of fault at 20 %, seeded, with short waits so CI stays fast.
+pub const FAULTS: &str = "seed=42,rate=0.2,latency-ms=20,retry-after=0";
+
+pub fn catalog() -> Catalog {
+    twenty_core::builtin::standard()
+}
+
+pub fn object<'a>(catalog: &'a Catalog, name: &str) -> &'a Object {
+    catalog
+        .object(name)
+        .expect("the standard model has this object")
+}
+
+pub async fn sandbox(seed: Seed, faults: Option<&str>) -> Sandbox {
+    sandbox_on(Storage::Memory, seed, faults).await
+}
+
+pub async fn sandbox_on(storage: Storage, seed: Seed, faults: Option<&str>) -> Sandbox {
+    let mut config = SandboxConfig::new(catalog());
+    config.storage = storage;
+    config.seed = seed;
+    config.faults = faults.map(|f| f.parse::<FaultSpec>().expect("valid fault spec"));
+    Sandbox::start(config, "127.0.0.1:0".parse().expect("address"))
+        .await
+        .expect("sandbox starts")
+}
+
+/// A client with quick retries, as a test under faults wants.
+pub fn client(sandbox: &Sandbox) -> Client {
+    let mut config = ClientConfig::new(sandbox.url());
+    config.api_key = Some(ApiKey::new(sandbox.api_key()).expect("key"));
+    config.retry = RetryPolicy {
+        max_attempts: 6,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(100),
+        max_total: Duration::from_secs(30),
+    };
+    Client::new(config).expect("client")
+}
+
+/// A fresh, empty scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("twenty-bulk-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// Every record of `object`, read page by page.
+pub async fn all(client: &Client, object: &Object) -> Vec<Value> {
+    let query = ListQuery {
+        limit: Some(60),
+        ..ListQuery::default()
+    };
+    let mut pages = client.find_all(object, query);
+    let mut out = Vec::new();
+    loop {
+        // Reads are repeated here too: the tests count under faults.
+        let mut tries = 0;
+        let page = loop {
+            match pages.next_page().await {
+                Ok(page) => break page,
+                Err(e) if tries < 10 => {
+                    tries += 1;
+                    eprintln!("count: repeating after {e}");
+                    pages = client.find_all(object, resume_query(&out));
+                }
+                Err(e) => panic!("cannot read {}: {e}", object.plural),
+            }
+        };
+        match page {
+            Some(page) => out.extend(page.records),
+            None => return out,
+        }
+    }
+}
+
+/// A query that carries on after the last record read, by id.
+fn resume_query(read: &[Value]) -> ListQuery {
+    ListQuery {
+        limit: Some(60),
+        filter: read
+            .last()
+            .and_then(|r| r["id"].as_str())
+            .map(|id| format!("id[gt]:\"{id}\"")),
+        ..ListQuery::default()
+    }
+}
+
+/// How many times each value of `path` (`emails.primaryEmail`) occurs.
+pub fn tally(records: &[Value], pointer: &str) -> HashMap<String, usize> {
+    let mut out = HashMap::new();
+    for record in records {
+        let key = record
+            .pointer(pointer)
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+            .unwrap_or_default();
+        *out.entry(key).or_default() += 1;
+    }
+    out
+}
+
+/// A CSV of `n` people with unique e-mails `p{i}@bulk.test`.
+pub fn people_csv(n: usize, company_ids: &[String]) -> String {
+    let mut out =
+        String::from("name.firstName,name.last-name,emails.primaryEmail,company-id,city\n");
+    for i in 0..n {
+        let company = if company_ids.is_empty() {
+            ""
+        } else {
+            &company_ids[i % company_ids.len()]
+        };
+        out.push_str(&format!(
+            "First{i},Last{i},p{i}@bulk.test,{company},City {}\n",
+            i % 7
+        ));
+    }
+    out
+}
+
+/// Reads a reject file.
+pub fn rejects(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("reject lines are JSON"))
+        .collect()
+}
