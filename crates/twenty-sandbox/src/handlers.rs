@@ -239,7 +239,7 @@ async fn route(
     let params: Params = Query::<Params>::try_from_uri(uri)
         .map(|q| q.0)
         .map_err(|e| AppError::bad(format!("invalid query string: {e}")))?;
-    let path = uri.path().trim_start_matches("/rest").trim_matches('/');
+    let path = uri.path().strip_prefix("/rest").unwrap_or(uri.path());
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let cannot = || AppError::NotFound(format!("Cannot {method} {}", uri.path()));
 
