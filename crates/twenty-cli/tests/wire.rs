@@ -1,0 +1,390 @@
+//! Every verb's request as it reaches the server: method, path, query,
+//! body and the Authorization header, against a recording server.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{Home, KEY, RUN_ID, Recorder, spec_2026, workflow_runs};
+
+fn bearer() -> Option<String> {
+    Some(format!("Bearer {KEY}"))
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn list_sends_only_the_parameters_given() {
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    let run = home.run_at(
+        &server.url,
+        &[
+            "workflow-runs",
+            "list",
+            "--filter",
+            "status[eq]:RUNNING",
+            "--order-by",
+            "createdAt[DescNullsLast]",
+            "--limit",
+            "5",
+        ],
+    );
+    run.assert_ok();
+    let seen = server.only();
+    assert_eq!(seen.method, "GET");
+    assert_eq!(seen.path, "/rest/workflowRuns");
+    assert_eq!(
+        seen.query_pairs(),
+        pairs(&[
+            ("order_by", "createdAt[DescNullsLast]"),
+            ("filter", "status[eq]:RUNNING"),
+            ("limit", "5"),
+        ])
+    );
+    assert_eq!(seen.authorization, bearer());
+    assert_eq!(run.json()[0]["id"], RUN_ID);
+}
+
+#[test]
+fn get_sends_depth_only_when_given() {
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    home.run_at(&server.url, &["workflow-runs", "get", RUN_ID])
+        .assert_ok();
+    home.run_at(
+        &server.url,
+        &["workflow-run", "get", RUN_ID, "--depth", "1"],
+    )
+    .assert_ok();
+    let seen = server.requests();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].method, "GET");
+    assert_eq!(seen[0].path, format!("/rest/workflowRuns/{RUN_ID}"));
+    assert_eq!(seen[0].query_pairs(), vec![]);
+    assert_eq!(seen[1].query_pairs(), pairs(&[("depth", "1")]));
+    assert_eq!(seen[1].authorization, bearer());
+}
+
+#[test]
+fn create_sends_the_typed_fields_with_a_client_id() {
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    let run = home.run_at(
+        &server.url,
+        &[
+            "workflowRuns",
+            "create",
+            "--name",
+            "Nightly import",
+            "--status",
+            "not started",
+            "--output",
+            r#"{"rows":120}"#,
+            "--created-by.source",
+            "api",
+        ],
+    );
+    run.assert_ok();
+    let seen = server.only();
+    assert_eq!(
+        (seen.method.as_str(), seen.path.as_str()),
+        ("POST", "/rest/workflowRuns")
+    );
+    assert_eq!(seen.authorization, bearer());
+    let body = seen.body.expect("a body");
+    assert_eq!(body["name"], "Nightly import");
+    assert_eq!(body["status"], "NOT_STARTED");
+    assert_eq!(body["output"], json!({"rows": 120}));
+    assert_eq!(body["createdBy"], json!({"source": "API"}));
+    let id = body["id"].as_str().expect("the client sets an id");
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+    assert_eq!(run.json()["name"], "Nightly import");
+}
+
+#[test]
+fn create_many_sends_an_array_with_flags_as_defaults() {
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    home.run_at(
+        &server.url,
+        &[
+            "workflow-runs",
+            "create-many",
+            "--data",
+            r#"[{"name":"a"},{"name":"b","status":"FAILED"}]"#,
+            "--status",
+            "RUNNING",
+        ],
+    )
+    .assert_ok();
+    let seen = server.only();
+    assert_eq!(
+        (seen.method.as_str(), seen.path.as_str()),
+        ("POST", "/rest/batch/workflowRuns")
+    );
+    let body = seen.body.expect("a body");
+    let items = body.as_array().expect("an array");
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["name"], "a");
+    // A flag overrides the key of every record.
+    assert_eq!(items[0]["status"], "RUNNING");
+    assert_eq!(items[1]["status"], "RUNNING");
+    assert!(items.iter().all(|i| i["id"].is_string()));
+}
+
+#[test]
+fn update_sends_a_partial_body_and_set_paths() {
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    let run = home.run_at(
+        &server.url,
+        &[
+            "workflow-runs",
+            "update",
+            RUN_ID,
+            "--status",
+            "COMPLETED",
+            "--ended-at",
+            "2026-01-02T03:04:05Z",
+            "--set",
+            "createdBy.name=cron",
+            "--data",
+            r#"{"name":"from data","position":3}"#,
+        ],
+    );
+    run.assert_ok();
+    let seen = server.only();
+    assert_eq!(seen.method, "PATCH");
+    assert_eq!(seen.path, format!("/rest/workflowRuns/{RUN_ID}"));
+    let body = seen.body.expect("a body");
+    assert_eq!(body["status"], "COMPLETED");
+    assert_eq!(body["name"], "from data");
+    assert_eq!(body["position"], 3);
+    assert_eq!(body["createdBy"]["name"], "cron");
+    assert!(
+        body["endedAt"]
+            .as_str()
+            .expect("a date")
+            .starts_with("2026-01-02T03:04:05")
+    );
+    assert!(body.get("id").is_none());
+    assert_eq!(run.json()["status"], "COMPLETED");
+}
+
+#[test]
+fn delete_sends_no_body() {
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    let run = home.run_at(&server.url, &["workflow-runs", "delete", RUN_ID]);
+    run.assert_ok();
+    let seen = server.only();
+    assert_eq!(seen.method, "DELETE");
+    assert_eq!(seen.path, format!("/rest/workflowRuns/{RUN_ID}"));
+    assert_eq!(seen.body, None);
+    assert_eq!(run.json(), json!({"id": RUN_ID}));
+}
+
+#[test]
+fn find_duplicates_sends_data_or_ids() {
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    home.run_at(
+        &server.url,
+        &["workflow-runs", "find-duplicates", "--name", "x"],
+    )
+    .assert_ok();
+    home.run_at(
+        &server.url,
+        &["workflow-runs", "find-duplicates", "--ids", RUN_ID],
+    )
+    .assert_ok();
+    let seen = server.requests();
+    assert_eq!(seen[0].method, "POST");
+    assert_eq!(seen[0].path, "/rest/workflowRuns/duplicates");
+    assert_eq!(seen[0].body, Some(json!({"data": [{"name": "x"}]})));
+    assert_eq!(seen[1].body, Some(json!({"ids": [RUN_ID]})));
+}
+
+#[test]
+fn raw_prints_the_answer_unchanged() {
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    let run = home.run_at(&server.url, &["workflow-runs", "get", RUN_ID, "--raw"]);
+    run.assert_ok();
+    assert_eq!(run.json()["data"]["workflowRun"]["id"], RUN_ID);
+}
+
+#[test]
+fn newer_verbs_of_the_2026_document() {
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    let schema = spec_2026();
+    let schema = schema.to_str().expect("utf-8");
+    let filter = "status[eq]:FAILED";
+    let cases: Vec<(
+        Vec<&str>,
+        &str,
+        String,
+        Vec<(String, String)>,
+        Option<Value>,
+    )> = vec![
+        (
+            vec!["update-many", "--filter", filter, "--status", "enqueued"],
+            "PATCH",
+            "/rest/workflowRuns".into(),
+            pairs(&[("filter", filter)]),
+            Some(json!({"status": "ENQUEUED"})),
+        ),
+        (
+            vec!["delete-many", "--filter", filter, "--soft-delete"],
+            "DELETE",
+            "/rest/workflowRuns".into(),
+            pairs(&[("filter", filter), ("soft_delete", "true")]),
+            None,
+        ),
+        (
+            vec!["restore", RUN_ID],
+            "PATCH",
+            format!("/rest/restore/workflowRuns/{RUN_ID}"),
+            vec![],
+            None,
+        ),
+        (
+            vec!["restore-many", "--filter", filter],
+            "PATCH",
+            "/rest/restore/workflowRuns".into(),
+            pairs(&[("filter", filter)]),
+            None,
+        ),
+        (
+            vec!["delete", RUN_ID, "--soft-delete", "true"],
+            "DELETE",
+            format!("/rest/workflowRuns/{RUN_ID}"),
+            pairs(&[("soft_delete", "true")]),
+            None,
+        ),
+        (
+            vec!["group-by", "--group-by", r#"[{"status":true}]"#],
+            "GET",
+            "/rest/workflowRuns/groupBy".into(),
+            pairs(&[("group_by", r#"[{"status":true}]"#)]),
+            None,
+        ),
+        (
+            vec![
+                "merge",
+                "--data",
+                r#"{"ids":["a","b"],"conflictPriorityIndex":0}"#,
+            ],
+            "PATCH",
+            "/rest/workflowRuns/merge".into(),
+            vec![],
+            Some(json!({"ids": ["a", "b"], "conflictPriorityIndex": 0})),
+        ),
+    ];
+    for (args, method, path, query, body) in &cases {
+        let mut all = vec!["--schema", schema, "workflow-runs"];
+        all.extend(args.iter());
+        let before = server.requests().len();
+        let run = home.run_at(&server.url, &all);
+        assert_eq!(run.code, 0, "{args:?}\n{}", run.stderr);
+        let seen = server.requests();
+        assert_eq!(seen.len(), before + 1, "{args:?}");
+        let last = seen.last().expect("a request");
+        assert_eq!(last.method, *method, "{args:?}");
+        assert_eq!(last.path, *path, "{args:?}");
+        assert_eq!(last.query_pairs(), *query, "{args:?}");
+        assert_eq!(last.authorization, bearer(), "{args:?}");
+        if let Some(body) = body {
+            assert_eq!(last.body.as_ref(), Some(body), "{args:?}");
+        }
+    }
+}
+
+#[test]
+fn create_with_upsert_keeps_the_parameter_and_sets_an_id() {
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    let schema = spec_2026();
+    home.run_at(
+        &server.url,
+        &[
+            "--schema",
+            schema.to_str().expect("utf-8"),
+            "workflow-runs",
+            "create",
+            "--name",
+            "x",
+            "--upsert",
+        ],
+    )
+    .assert_ok();
+    let seen = server.only();
+    assert_eq!(seen.query_pairs(), pairs(&[("upsert", "true")]));
+    assert!(seen.body.expect("body")["id"].is_string());
+}
+
+#[test]
+fn call_reaches_an_operation_by_its_id() {
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    let run = home.run_at(
+        &server.url,
+        &["call", "findOneWorkflowRun", "--id", RUN_ID, "--depth", "0"],
+    );
+    run.assert_ok();
+    let seen = server.only();
+    assert_eq!(seen.path, format!("/rest/workflowRuns/{RUN_ID}"));
+    assert_eq!(seen.query_pairs(), pairs(&[("depth", "0")]));
+    assert_eq!(run.json()["id"], RUN_ID);
+}
+
+#[test]
+fn list_all_follows_cursors_and_streams_lines() {
+    let server = Recorder::start(|r| {
+        let after = r
+            .query_pairs()
+            .into_iter()
+            .find(|(k, _)| k == "starting_after")
+            .map(|(_, v)| v);
+        let (ids, next) = match after.as_deref() {
+            None => (vec!["1", "2"], true),
+            Some("c2") => (vec!["3"], false),
+            Some(_) => (vec![], false),
+        };
+        let records: Vec<Value> = ids.iter().map(|i| json!({"id": i})).collect();
+        let end = format!("c{}", ids.last().copied().unwrap_or("0"));
+        (
+            200,
+            json!({"data": {"workflowRuns": records},
+                   "pageInfo": {"hasNextPage": next, "startCursor": "s", "endCursor": end},
+                   "totalCount": 3}),
+        )
+    });
+    let home = Home::new();
+    let run = home.run_at(
+        &server.url,
+        &["workflow-runs", "list", "--all", "--limit", "2"],
+    );
+    run.assert_ok();
+    let lines: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![json!({"id": "1"}), json!({"id": "2"}), json!({"id": "3"})]
+    );
+    let seen = server.requests();
+    assert_eq!(seen.len(), 2);
+    assert!(
+        seen[1]
+            .query_pairs()
+            .contains(&("starting_after".into(), "c2".into()))
+    );
+}
