@@ -35,6 +35,21 @@ pub enum RetrySafety {
     Never,
 }
 
+impl RetrySafety {
+    /// The safety of an operation of this kind: [`RetrySafety::Always`]
+    /// for the idempotent ones (reads, update one, delete one, restore
+    /// one), [`RetrySafety::WhenUnprocessed`] for the rest. Creates are
+    /// made safe by [`Client::create_one`] and [`Client::create_many`], not
+    /// by this.
+    pub fn for_kind(kind: twenty_core::OperationKind) -> RetrySafety {
+        if kind.is_idempotent() {
+            RetrySafety::Always
+        } else {
+            RetrySafety::WhenUnprocessed
+        }
+    }
+}
+
 /// One call to the REST API.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {

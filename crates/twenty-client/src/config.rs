@@ -58,6 +58,15 @@ impl ApiKey {
     }
 }
 
+impl std::str::FromStr for ApiKey {
+    type Err = Error;
+
+    /// Same as [`ApiKey::new`], for command-line parsers.
+    fn from_str(raw: &str) -> Result<ApiKey, Error> {
+        ApiKey::new(raw)
+    }
+}
+
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[redacted]")
@@ -145,6 +154,15 @@ impl ClientConfig {
             rate_limit: None,
             timeout: Duration::from_secs(30),
         }
+    }
+}
+
+impl Default for ClientConfig {
+    /// [`ClientConfig::new`] with an empty base URL, for struct update
+    /// syntax; [`Client::new`](crate::Client::new) refuses it until
+    /// `base_url` is set.
+    fn default() -> ClientConfig {
+        ClientConfig::new("")
     }
 }
 

@@ -248,9 +248,15 @@ impl Error {
             {
                 "the server has no such route: check the base url".into()
             }
-            Self::RateLimited { .. } => "Twenty allows about 100 requests per minute per \
-                 workspace: wait a minute, or lower the client's rate_limit"
-                .into(),
+            Self::RateLimited { retry_after, .. } => {
+                let wait = retry_after
+                    .map(|d| format!("the server asked to wait {}s; ", d.as_secs()))
+                    .unwrap_or_default();
+                format!(
+                    "{wait}Twenty allows about 100 requests per minute per workspace: \
+                     wait a minute, or lower the client's rate_limit"
+                )
+            }
             Self::Network {
                 kind: NetworkKind::Timeout,
                 ..
