@@ -257,6 +257,9 @@ pub fn operation_command(object: Option<&Object>, op: &Operation, name: Option<&
             .help_heading("Parameters");
         if matches!(param.kind, FieldType::Boolean) {
             arg = arg.num_args(0..=1).default_missing_value("true");
+        } else {
+            // So `--limit -1` reaches the range check instead of clap.
+            arg = arg.allow_hyphen_values(true);
         }
         cmd = cmd.arg(arg);
     }
@@ -283,6 +286,7 @@ pub fn operation_command(object: Option<&Object>, op: &Operation, name: Option<&
                     Arg::new(format!("{FIELD}{}", field.name))
                         .long(flag)
                         .value_name(value_name(&field.kind))
+                        .allow_hyphen_values(true)
                         .help(field_help(field, &fallback))
                         .help_heading("Fields"),
                 );
@@ -296,6 +300,7 @@ pub fn operation_command(object: Option<&Object>, op: &Operation, name: Option<&
                     Arg::new(format!("{FIELD}{}.{}", field.name, sub.name))
                         .long(flag)
                         .value_name(value_name(&sub.kind))
+                        .allow_hyphen_values(true)
                         .help(field_help(sub, &fallback))
                         .help_heading("Fields"),
                 );

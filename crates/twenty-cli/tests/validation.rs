@@ -1,0 +1,270 @@
+//! Inputs are checked before anything is sent: each mistake exits with
+//! code 2, prints one `error:` naming the input, and opens no connection.
+//! Where the v1.0.3 and 2026 documents differ, both are checked.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{Counter, Home, RUN_ID, Recorder, spec_2026, workflow_runs};
+
+/// Runs `args` against a counting listener and checks the refusal.
+fn refused(schema: Option<&str>, args: &[&str], expected: &[&str]) -> String {
+    let counter = Counter::start();
+    let home = Home::new();
+    let mut all: Vec<&str> = Vec::new();
+    if let Some(schema) = schema {
+        all.extend(["--schema", schema]);
+    }
+    all.extend_from_slice(args);
+    let run = home.run_at(&counter.url, &all);
+    assert_eq!(
+        run.code, 2,
+        "{args:?}\nstdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    assert!(
+        run.stderr.starts_with("error: "),
+        "{args:?}: {}",
+        run.stderr
+    );
+    for part in expected {
+        assert!(
+            run.stderr.contains(part),
+            "{args:?}: expected `{part}` in:\n{}",
+            run.stderr
+        );
+    }
+    assert_eq!(
+        run.stdout, "",
+        "{args:?}: nothing goes to stdout on an error"
+    );
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(counter.connections(), 0, "{args:?} opened a connection");
+    run.stderr
+}
+
+/// Runs `args` against the recording server and checks it was sent.
+fn accepted(schema: Option<&str>, args: &[&str]) -> support::Recorded {
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    let mut all: Vec<&str> = Vec::new();
+    if let Some(schema) = schema {
+        all.extend(["--schema", schema]);
+    }
+    all.extend_from_slice(args);
+    let run = home.run_at(&server.url, &all);
+    assert_eq!(run.code, 0, "{args:?}\n{}", run.stderr);
+    server.only()
+}
+
+fn spec2026() -> String {
+    spec_2026().to_string_lossy().into_owned()
+}
+
+#[test]
+fn missing_or_malformed_id() {
+    refused(
+        None,
+        &["workflow-runs", "update", "--status", "RUNNING"],
+        &["missing record id", "twenty workflow-runs update"],
+    );
+    refused(
+        None,
+        &["workflow-runs", "get", "1234"],
+        &["record id `1234` is not a uuid"],
+    );
+    refused(
+        None,
+        &["workflow-runs", "delete", "not-a-uuid"],
+        &["is not a uuid", "hint:"],
+    );
+}
+
+#[test]
+fn invalid_json_names_field_line_and_column() {
+    let base = ["workflow-runs", "update", RUN_ID];
+    for (flag, field) in [("--output", "output"), ("--context", "context")] {
+        let mut args = base.to_vec();
+        args.extend([flag, "{\"rows\":\n  12,}"]);
+        refused(
+            None,
+            &args,
+            &[&format!("invalid JSON in {field}"), "line 2"],
+        );
+    }
+    let mut args = base.to_vec();
+    args.extend(["--created-by", "{source: API}"]);
+    refused(None, &args, &["createdBy", "line 1, column 2"]);
+    let mut args = base.to_vec();
+    args.extend(["--data", "{\"name\": }"]);
+    refused(
+        None,
+        &args,
+        &["--data is not valid JSON", "line 1 column 10"],
+    );
+}
+
+#[test]
+fn enum_values_follow_the_loaded_document() {
+    let update = ["workflow-runs", "update", RUN_ID, "--status"];
+    let mut args = update.to_vec();
+    args.push("ENQUEUED");
+    refused(
+        None,
+        &args,
+        &[
+            "invalid value 'ENQUEUED' for status",
+            "NOT_STARTED, RUNNING, COMPLETED, FAILED",
+        ],
+    );
+    let schema = spec2026();
+    let sent = accepted(Some(&schema), &args);
+    assert_eq!(sent.body.expect("body")["status"], "ENQUEUED");
+    for stopped in ["STOPPING", "stopped"] {
+        let mut args = update.to_vec();
+        args.push(stopped);
+        refused(None, &args, &["for status", "expected one of"]);
+        accepted(Some(&schema), &args);
+    }
+}
+
+#[test]
+fn enum_values_accept_case_and_separator_variants() {
+    for (typed, sent) in [
+        ("completed", "COMPLETED"),
+        ("not started", "NOT_STARTED"),
+        ("NOT-STARTED", "NOT_STARTED"),
+        ("Not_Started", "NOT_STARTED"),
+    ] {
+        let seen = accepted(
+            None,
+            &["workflow-runs", "update", RUN_ID, "--status", typed],
+        );
+        assert_eq!(seen.body.expect("body")["status"], sent, "{typed}");
+    }
+}
+
+#[test]
+fn dates_and_numbers_must_parse() {
+    refused(
+        None,
+        &["workflow-runs", "update", RUN_ID, "--ended-at", "yesterday"],
+        &["invalid date-time 'yesterday' for endedAt"],
+    );
+    refused(
+        None,
+        &["workflow-runs", "update", RUN_ID, "--position", "first"],
+        &["invalid number 'first' for position"],
+    );
+    refused(
+        None,
+        &["workflow-runs", "list", "--limit", "ten"],
+        &["--limit expects a number"],
+    );
+}
+
+#[test]
+fn depth_and_limit_ranges_follow_the_document() {
+    let schema = spec2026();
+    refused(
+        None,
+        &["workflow-runs", "get", RUN_ID, "--depth", "3"],
+        &["--depth must be one of 0, 1, 2"],
+    );
+    refused(
+        Some(&schema),
+        &["workflow-runs", "get", RUN_ID, "--depth", "2"],
+        &["--depth must be one of 0, 1"],
+    );
+    let seen = accepted(None, &["workflow-runs", "get", RUN_ID, "--depth", "2"]);
+    assert_eq!(seen.query.as_deref(), Some("depth=2"));
+
+    refused(
+        None,
+        &["workflow-runs", "list", "--limit", "61"],
+        &["--limit must be", "60"],
+    );
+    refused(
+        Some(&schema),
+        &["workflow-runs", "list", "--limit", "201"],
+        &["--limit must be", "200"],
+    );
+    refused(
+        None,
+        &["workflow-runs", "list", "--limit", "-1"],
+        &["--limit must be"],
+    );
+    let seen = accepted(Some(&schema), &["workflow-runs", "list", "--limit", "61"]);
+    assert_eq!(seen.query.as_deref(), Some("limit=61"));
+}
+
+#[test]
+fn unknown_fields_suggest_the_nearest() {
+    refused(
+        None,
+        &["workflow-runs", "update", RUN_ID, "--set", "stauts=RUNNING"],
+        &["field 'stauts' does not exist", "did you mean 'status'"],
+    );
+    refused(
+        None,
+        &["people", "create", "--set", "name.firstNam=Ada"],
+        &["sub-field 'firstNam' does not exist in 'name'", "firstName"],
+    );
+    refused(
+        None,
+        &["people", "create", "--set", "name"],
+        &["has no `=`"],
+    );
+    // A flag that does not exist is clap's error, also code 2, with a tip.
+    refused(
+        None,
+        &["people", "create", "--name.first-nam", "Ada"],
+        &["--name.first-nam", "--name.first-name"],
+    );
+}
+
+#[test]
+fn filters_and_orders_are_checked_with_a_caret() {
+    let stderr = refused(
+        None,
+        &["workflow-runs", "list", "--filter", "stauts[eq]:RUNNING"],
+        &["--filter is invalid", "stauts"],
+    );
+    assert!(stderr.contains("stauts[eq]:RUNNING\n  ^"), "{stderr}");
+    let stderr = refused(
+        None,
+        &["workflow-runs", "list", "--filter", "status[eqq]:RUNNING"],
+        &["--filter is invalid"],
+    );
+    assert!(stderr.contains("\n  "), "{stderr}");
+    refused(
+        None,
+        &[
+            "workflow-runs",
+            "list",
+            "--filter",
+            "and(status[eq]:RUNNING",
+        ],
+        &["--filter is invalid"],
+    );
+    refused(
+        None,
+        &["workflow-runs", "list", "--order-by", "nmae[DescNullsLast]"],
+        &["--order-by is invalid", "nmae"],
+    );
+    refused(
+        None,
+        &["workflow-runs", "list", "--order-by", "name[Down]"],
+        &["--order-by is invalid"],
+    );
+}
+
+#[test]
+fn a_bad_jq_expression_sends_nothing() {
+    refused(
+        None,
+        &["workflow-runs", "list", "--jq", ".[] |"],
+        &["--jq expression"],
+    );
+}
