@@ -156,6 +156,9 @@ impl Client {
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .user_agent(concat!("twenty-rs/", env!("CARGO_PKG_VERSION")))
+            // A followed redirect turns a POST into a GET and hides a base
+            // URL that should be changed; report it instead.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Setup {
                 cause: error_chain(&e),
@@ -303,6 +306,11 @@ impl Client {
             .await
             .map_err(|e| self.network_failure(method, shown, &e, false))?;
         let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| self.redact(v));
         let retry_after = response
             .headers()
             .get(header::RETRY_AFTER)
@@ -318,6 +326,23 @@ impl Client {
             self.redact(&text)
         );
 
+        if (300..400).contains(&status) {
+            let target = location.as_deref().unwrap_or("an address it did not give");
+            return Err(Failure {
+                error: Error::UnexpectedResponse {
+                    method: Some(method),
+                    url: Some(shown.to_owned()),
+                    status: Some(status),
+                    reason: format!(
+                        "the server redirects to `{target}`; use that server's address as the \
+                         base url"
+                    ),
+                    body: String::new(),
+                },
+                transient: false,
+                retry_after: None,
+            });
+        }
         self.classify(method, shown, status, text, retry_after)
     }
 

@@ -114,7 +114,11 @@ impl Pages {
                 self.finished = true;
                 return Err(Error::UnexpectedResponse {
                     method: Some(Method::Get),
-                    url: None,
+                    url: Some(format!(
+                        "{}/rest/{}",
+                        self.client.base_url(),
+                        self.object.plural
+                    )),
                     status: None,
                     reason: format!(
                         "`pageInfo.hasNextPage` is true but `pageInfo.endCursor` is {} \

@@ -329,3 +329,32 @@ fn configuration_errors_never_show_the_key_and_map_to_2() {
     let err = Client::new(ClientConfig::new("not a url")).unwrap_err();
     assert_eq!(err.exit_code(), 2);
 }
+
+#[tokio::test]
+async fn redirects_are_reported_not_followed() {
+    let (err, server) = fail_once(Reply::Body {
+        status: 301,
+        body: String::new(),
+        headers: vec![(
+            "location".into(),
+            "https://crm.example.com/rest/people".into(),
+        )],
+    })
+    .await;
+    assert!(
+        matches!(
+            err,
+            Error::UnexpectedResponse {
+                status: Some(301),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("redirects to `https://crm.example.com/rest/people`"),
+        "{err}"
+    );
+    assert_eq!(server.requests().len(), 1);
+}
