@@ -112,11 +112,12 @@ pub async fn connect(
             ),
         };
         let client = context::client(globals, creds)?;
+        tracing::debug!("every request carries Authorization: Bearer [redacted]");
         return Ok((client, Some(sandbox)));
     }
     let creds = context::credentials(globals)?;
-    if globals.debug && creds.key.is_some() {
-        eprintln!("debug: sending Authorization: Bearer [redacted]");
+    if creds.key.is_some() {
+        tracing::debug!("every request carries Authorization: Bearer [redacted]");
     }
     Ok((context::client(globals, creds)?, None))
 }

@@ -246,7 +246,10 @@ impl Recorder {
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let state = (seen.clone(), responder);
         std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
+            // Several workers, so a responder that sleeps (to finish requests
+            // out of order) does not hold up the others.
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(4)
                 .enable_all()
                 .build()
                 .expect("runtime");
