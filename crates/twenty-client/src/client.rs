@@ -211,14 +211,12 @@ impl Client {
         };
         let shown = redacted_url(&url);
         let mut attempt = 0;
+        // Set once a failure the server may have acted on is followed by
+        // another attempt.
         let mut repeated_after_unknown = false;
-        let mut earlier_unknown = false;
 
         loop {
             attempt += 1;
-            if earlier_unknown {
-                repeated_after_unknown = true;
-            }
             if let Some(bucket) = &self.inner.bucket {
                 bucket.acquire().await;
             }
@@ -256,7 +254,7 @@ impl Client {
                 };
             }
 
-            earlier_unknown |= failure.error.outcome_unknown();
+            repeated_after_unknown |= failure.error.outcome_unknown();
             tracing::debug!(
                 "retrying {} {shown} after {:.1}s ({}), attempt {} of {}",
                 req.method.as_str(),

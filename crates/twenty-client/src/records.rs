@@ -216,7 +216,9 @@ impl Client {
     ///
     /// Safe to repeat in the same way as [`create_one`](Self::create_one):
     /// after a lost answer only the records that do not exist yet are sent
-    /// again.
+    /// again. When even that fails, the error does not say which records
+    /// exist: a caller that must know (an import journal) gives the records
+    /// their ids itself, and ids given are kept.
     pub async fn create_many(
         &self,
         object: &Object,
@@ -359,12 +361,19 @@ impl Client {
             );
 
             // Find out which records exist. The read-back retries on its
-            // own, so a failure here is final.
+            // own, so a failure here is final; the create's error says more
+            // about what is unknown than the read-back's would.
             if error.outcome_unknown() {
                 self.pause(attempt).await;
             }
             let ids: Vec<String> = pending.iter().map(|(id, _)| id.clone()).collect();
-            let found = self.read_back(object, &ids, depth).await?;
+            let found = match self.read_back(object, &ids, depth).await {
+                Ok(found) => found,
+                Err(read_error) => {
+                    tracing::debug!("reading the ids back failed too: {read_error}");
+                    return Err(error);
+                }
+            };
             let before = pending.len();
             pending.retain(|(id, _)| !found.contains_key(id));
             tracing::debug!(
