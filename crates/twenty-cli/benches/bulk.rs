@@ -256,7 +256,7 @@ async fn import_pair(dir: &Path, n: usize, faults: Option<&str>, ticks: f64) {
     let held = count(&sandbox).await;
     sandbox.shutdown().await;
 
-    let sandbox = start(None, Seed::Empty).await;
+    let sandbox = start(faults, Seed::Empty).await;
     let args = [
         "people",
         "create",
