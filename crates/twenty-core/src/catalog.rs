@@ -127,7 +127,7 @@ pub enum Cardinality {
 }
 
 /// What an operation does, read from its method and path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum OperationKind {
     /// `GET /{plural}`
