@@ -226,6 +226,8 @@ enum PostFault {
     Drop,
     /// Commit, then answer 504 as a proxy would after its timeout.
     CommitThen504,
+    /// Commit, then answer only after the client's timeout.
+    CommitThenStall,
 }
 
 impl FakePeople {
@@ -283,6 +285,13 @@ impl FakePeople {
         match fault {
             Some(PostFault::CommitThenDrop | PostFault::CommitSomeThenDrop(_)) => Reply::Drop,
             Some(PostFault::CommitThen504) => Reply::text(504, "gateway timeout"),
+            Some(PostFault::CommitThenStall) => Reply::Delay(
+                Duration::from_secs(2),
+                Box::new(Reply::json(
+                    201,
+                    json!({"data": {"createPerson": records[0]}}),
+                )),
+            ),
             _ if batch => Reply::json(201, json!({"data": {"createPeople": records}})),
             _ => Reply::json(201, json!({"data": {"createPerson": records[0]}})),
         }
@@ -357,6 +366,22 @@ async fn a_create_whose_answer_is_lost_is_read_back_not_repeated() {
         format!("id[in]:[\"{sent_id}\"]")
     );
     assert_eq!(reqs[1].param("depth").unwrap(), "1");
+}
+
+#[tokio::test]
+async fn a_create_that_times_out_after_committing_is_read_back() {
+    let fake = FakePeople::with_faults(vec![PostFault::CommitThenStall]);
+    let server = fake_server(&fake).await;
+    let mut config = server.config(Some(KEY));
+    config.timeout = Duration::from_millis(200);
+    let created = Client::new(config)
+        .unwrap()
+        .create_one(&person(), json!({"city": "Lima"}), None)
+        .await
+        .unwrap();
+    assert_eq!(fake.count(), 1);
+    assert_eq!(created["city"], "Lima");
+    assert_eq!(methods(&server), ["POST /rest/people", "GET /rest/people"]);
 }
 
 #[tokio::test]
