@@ -239,7 +239,11 @@ fn a_field_that_starts_like_a_keyword_is_a_field() {
 #[test]
 fn grammar_errors_point_at_the_problem() {
     let cases: &[(&str, &str, usize)] = &[
-        ("", "empty filter: write at least one term, e.g. name[eq]:\"Ada\"", 0),
+        (
+            "",
+            "empty filter: write at least one term, e.g. name[eq]:\"Ada\"",
+            0,
+        ),
         (
             "name:\"Ada\"",
             "expected a comparator in brackets after 'name', e.g. name[eq]:\"Ada\"",
@@ -309,7 +313,11 @@ fn grammar_errors_point_at_the_problem() {
             "empty list: put at least one value between '[' and ']'",
             8,
         ),
-        ("id[in]:[a,,b]", "empty list element: remove the extra ','", 10),
+        (
+            "id[in]:[a,,b]",
+            "empty list element: remove the extra ','",
+            10,
+        ),
         (
             "id[in]:[\"a,b\"]",
             "a list element cannot contain ',': Twenty splits lists on every comma, \
@@ -343,15 +351,15 @@ fn grammar_errors_point_at_the_problem() {
             "unexpected '-' in field name 'na-me': names are letters, digits and '_'",
             2,
         ),
-        ("[eq]:1", "expected a field name before '[', e.g. name[eq]:\"Ada\"", 0),
+        (
+            "[eq]:1",
+            "expected a field name before '[', e.g. name[eq]:\"Ada\"",
+            0,
+        ),
         ("city[eq:1", "this '[' is never closed: add ']'", 4),
     ];
     for (text, message, position) in cases {
-        assert_eq!(
-            err(text),
-            (message.to_string(), *position),
-            "for {text:?}"
-        );
+        assert_eq!(err(text), (message.to_string(), *position), "for {text:?}");
     }
 }
 
@@ -527,8 +535,8 @@ fn valid_filters_pass_the_object_check() {
 
 #[test]
 fn order_by_parses_keys_and_directions() {
-    let order = parse_order_by("position,createdAt[DescNullsLast],name.firstName[AscNullsLast]")
-        .unwrap();
+    let order =
+        parse_order_by("position,createdAt[DescNullsLast],name.firstName[AscNullsLast]").unwrap();
     assert_eq!(
         order,
         OrderBy {
@@ -624,10 +632,8 @@ fn name() -> impl Strategy<Value = String> {
 }
 
 fn path() -> impl Strategy<Value = FieldPath> {
-    (name(), proptest::option::of(name())).prop_map(|(field, sub_field)| FieldPath {
-        field,
-        sub_field,
-    })
+    (name(), proptest::option::of(name()))
+        .prop_map(|(field, sub_field)| FieldPath { field, sub_field })
 }
 
 fn bare_text() -> impl Strategy<Value = String> {
@@ -668,8 +674,16 @@ fn predicate() -> impl Strategy<Value = Filter> {
             comparator,
             FilterValue::Scalar(s)
         )),
-        (path(), list_cmp, prop::collection::vec(list_element(), 1..4))
-            .prop_map(|(path, comparator, items)| (path, comparator, FilterValue::List(items))),
+        (
+            path(),
+            list_cmp,
+            prop::collection::vec(list_element(), 1..4)
+        )
+            .prop_map(|(path, comparator, items)| (
+                path,
+                comparator,
+                FilterValue::List(items)
+            )),
         (path(), prop::bool::ANY).prop_map(|(path, null)| (
             path,
             Comparator::Is,
