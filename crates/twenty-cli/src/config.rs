@@ -37,13 +37,22 @@ pub fn data_dir() -> Result<PathBuf> {
 }
 
 /// One named set of credentials.
-#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Default, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Profile {
     /// Base URL of the workspace, such as `https://crm.example.com`.
     pub api_url: Option<String>,
-    /// The API key. Kept out of `Debug` output by [`Profile::redacted`].
+    /// The API key; `Debug` shows only whether there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<String>,
+}
+
+impl std::fmt::Debug for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Profile")
+            .field("api_url", &self.api_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// The whole config file.

@@ -65,12 +65,12 @@ pub struct ImportArgs {
     #[arg(long, value_name = "FIELD")]
     pub update_by: Option<String>,
 
-    /// Where rejected rows go, as JSON lines (default: <FILE>.rejects.jsonl)
+    /// Where rejected rows go, as JSON lines (default: FILE.rejects.jsonl)
     #[arg(long, value_name = "PATH")]
     pub reject_file: Option<PathBuf>,
 
     /// Finish an import that was interrupted, from its journal
-    /// (<FILE>.journal)
+    /// (FILE.journal)
     #[arg(long)]
     pub resume: bool,
 
