@@ -150,7 +150,7 @@ pub fn args() -> Vec<Arg> {
             .value_name("EXPR")
             .global(true)
             .help_heading("Global options")
-            .help("Filter the output through a jq expression (text)"),
+            .help("Filter the output through a jq expression; text results print raw"),
         Arg::new("raw")
             .long("raw")
             .action(ArgAction::SetTrue)

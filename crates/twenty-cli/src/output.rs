@@ -59,8 +59,9 @@ impl<'a> Printer<'a> {
             let mut out = io::stdout().lock();
             for output in outputs {
                 match (self.format, &output) {
-                    // Like jq -r for the common case of picking out text.
-                    (_, Value::String(s)) if self.format != Format::Json => writeln!(out, "{s}")?,
+                    // Text prints raw, as with `jq -r`, so that
+                    // `id=$(twenty ... --jq .id)` gives a usable id.
+                    (_, Value::String(s)) => writeln!(out, "{s}")?,
                     (Format::Json, _) => {
                         writeln!(out, "{}", serde_json::to_string_pretty(&output)?)?
                     }

@@ -357,6 +357,14 @@ fn output_formats() {
     run.assert_ok();
     assert_eq!(run.stdout, "Nightly import\n");
 
+    // Text is raw in the default format too, so it can fill a shell variable.
+    let run = home.run_at(
+        &server.url,
+        &["workflow-runs", "get", RUN_ID, "--jq", ".id"],
+    );
+    run.assert_ok();
+    assert_eq!(run.stdout, format!("{RUN_ID}\n"));
+
     let run = home.run_at(
         &server.url,
         &["workflow-runs", "get", RUN_ID, "--jq", "{status}"],
