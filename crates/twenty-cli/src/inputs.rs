@@ -237,6 +237,12 @@ fn check_id(command: &str, id: Option<&str>) -> Result<String, UsageError> {
             )),
         ));
     };
+    // An id copied from JSON output keeps its quotes; they cannot be part of
+    // an id, so dropping them is safe.
+    let id = id
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(id);
     match uuid::Uuid::parse_str(id) {
         Ok(uuid) => Ok(uuid.hyphenated().to_string()),
         Err(_) => Err(UsageError::new(
@@ -553,6 +559,28 @@ mod tests {
         assert_eq!(loose_enum(&allowed, "not started"), "NOT_STARTED");
         assert_eq!(loose_enum(&allowed, "NOT-STARTED"), "NOT_STARTED");
         assert_eq!(loose_enum(&allowed, "done"), "done");
+    }
+
+    #[test]
+    fn ids_are_checked_and_normalised() {
+        let id = "8d7f2a8e-1f4b-4c39-9a4e-2f6c2b1d9e10";
+        assert_eq!(check_id("people get", Some(id)).unwrap(), id);
+        assert_eq!(
+            check_id("people get", Some(&format!("\"{id}\"\n"))).unwrap(),
+            id
+        );
+        assert_eq!(
+            check_id("people get", Some(&id.to_uppercase())).unwrap(),
+            id
+        );
+        let err = check_id("people get", Some("8d7f2a8e")).unwrap_err();
+        assert_eq!(err.message, "record id `8d7f2a8e` is not a uuid");
+        let err = check_id("people get", Some(" ")).unwrap_err();
+        assert!(
+            err.message.starts_with("missing record id"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
