@@ -75,16 +75,16 @@ fn login(globals: &Globals) -> Result<i32> {
 
 fn status(globals: &Globals) -> Result<i32> {
     let creds = context::credentials(globals)?;
-    println!("profile: {}", globals.profile);
-    println!("url: {}", creds.url);
-    println!(
+    outln!("profile: {}", globals.profile)?;
+    outln!("url: {}", creds.url)?;
+    outln!(
         "key: {}",
         if creds.key.is_some() {
             "set"
         } else {
             "not set"
         }
-    );
+    )?;
     let has_key = creds.key.is_some();
     let client = context::client(globals, creds)?;
 
@@ -99,11 +99,11 @@ fn status(globals: &Globals) -> Result<i32> {
     });
     match checked {
         Ok(_) => {
-            println!("check: ok");
+            outln!("check: ok")?;
             Ok(0)
         }
         Err(error) => {
-            println!("check: failed");
+            outln!("check: failed")?;
             if !has_key {
                 eprintln!("hint: no key is set; run `twenty auth login` or set TWENTY_API_KEY");
             }

@@ -8,6 +8,15 @@
 //! are checked, and only then is a client (or the local sandbox) set up.
 #![warn(missing_docs)]
 
+/// `println!` that returns the write error instead of panicking, so that
+/// `twenty ... | head` ends quietly when the reader goes away.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 pub mod auth;
 pub mod bulk;
 pub mod commands;
@@ -79,6 +88,15 @@ pub fn run(args: Vec<OsString>) -> i32 {
 
 /// Prints an error the way every command does and returns its exit code.
 pub fn report(error: &anyhow::Error) -> i32 {
+    let closed_pipe = error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    });
+    if closed_pipe {
+        // The reader of our output stopped reading (`| head`): not a failure.
+        return 0;
+    }
     if let Some(usage) = error.downcast_ref::<UsageError>() {
         eprintln!("error: {}", usage.message);
         if let Some(hint) = &usage.hint {
@@ -287,7 +305,10 @@ fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
                 .get_one::<clap_complete::Shell>("shell")
                 .ok_or_else(|| anyhow::anyhow!("no shell given"))?;
             let mut full = root_command(catalog.as_ref(), None, true);
-            clap_complete::generate(shell, &mut full, "twenty", &mut std::io::stdout());
+            // Generated into memory: clap_complete panics on a failed write.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut full, "twenty", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &script)?;
             Ok(0)
         }
         "import" | "export" => run_bulk(&globals, &catalog_or_builtin(catalog), name, sub),

@@ -150,7 +150,7 @@ impl<'a> Printer<'a> {
         for record in records {
             table.add_row(columns.iter().map(|c| short_cell(record.get(*c))));
         }
-        println!("{table}");
+        outln!("{table}")?;
         Ok(())
     }
 }

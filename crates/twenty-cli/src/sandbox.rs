@@ -124,8 +124,8 @@ pub fn run(_globals: &Globals, catalog: Catalog, m: &ArgMatches) -> Result<i32> 
             .context("failed to start the sandbox")?;
         // The URL and key are the data of this command, so they go to
         // stdout; a script can read them.
-        println!("url: {}", sandbox.url());
-        println!("api key: {}", sandbox.api_key());
+        outln!("url: {}", sandbox.url())?;
+        outln!("api key: {}", sandbox.api_key())?;
         eprintln!("serving until Ctrl-C");
         tokio::signal::ctrl_c()
             .await

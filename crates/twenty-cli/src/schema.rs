@@ -41,7 +41,7 @@ pub fn run(globals: &Globals, catalog: Catalog, m: &ArgMatches) -> Result<i32> {
     match m.subcommand() {
         Some(("fetch", _)) => fetch(globals),
         Some(("objects", _)) => {
-            objects(globals, &catalog);
+            objects(globals, &catalog)?;
             Ok(0)
         }
         Some(("show", sub)) => {
@@ -101,8 +101,14 @@ fn verbs(object: &Object) -> Vec<&'static str> {
         .collect()
 }
 
-fn objects(globals: &Globals, catalog: &Catalog) {
-    if matches!(globals.format, Format::Json | Format::Jsonl) {
+/// Whether the user asked for JSON; the catalog listings are for reading
+/// unless they did.
+fn wants_json(globals: &Globals) -> bool {
+    globals.format_name.is_some() && matches!(globals.format, Format::Json | Format::Jsonl)
+}
+
+fn objects(globals: &Globals, catalog: &Catalog) -> Result<()> {
+    if wants_json(globals) {
         let list: Vec<Value> = catalog
             .objects
             .iter()
@@ -116,8 +122,7 @@ fn objects(globals: &Globals, catalog: &Catalog) {
                 })
             })
             .collect();
-        print_json(globals, &Value::Array(list));
-        return;
+        return print_json(globals, &Value::Array(list));
     }
     let width = catalog
         .objects
@@ -126,7 +131,7 @@ fn objects(globals: &Globals, catalog: &Catalog) {
         .max()
         .unwrap_or(0);
     for object in &catalog.objects {
-        println!(
+        outln!(
             "{:width$}  {}",
             commands::resource_name(object),
             object
@@ -134,53 +139,59 @@ fn objects(globals: &Globals, catalog: &Catalog) {
                 .as_deref()
                 .map(commands::first_sentence)
                 .unwrap_or_default()
-        );
-    }
-}
-
-fn show(globals: &Globals, object: &Object) -> Result<()> {
-    if matches!(globals.format, Format::Json | Format::Jsonl) {
-        print_json(globals, &serde_json::to_value(object)?);
-        return Ok(());
-    }
-    println!(
-        "{} ({} / {})",
-        commands::resource_name(object),
-        object.singular,
-        object.plural
-    );
-    if let Some(description) = &object.description {
-        println!("{}", commands::first_sentence(description));
-    }
-    println!("\nverbs: {}", verbs(object).join(", "));
-    println!("\nfields:");
-    let width = object
-        .fields
-        .iter()
-        .map(|f| f.name.len())
-        .max()
-        .unwrap_or(0);
-    for field in &object.fields {
-        let kind = match &field.kind {
-            twenty_core::FieldType::Enum { values } => format!("enum: {}", values.join(", ")),
-            other => other.label(),
-        };
-        let access = if field.writable { "" } else { " (read-only)" };
-        println!("  {:width$}  {kind}{access}", field.name);
-        for sub in field.kind.sub_fields() {
-            println!("  {:width$}    .{}  {}", "", sub.name, sub.kind.label());
-        }
+        )?;
     }
     Ok(())
 }
 
-fn print_json(globals: &Globals, value: &Value) {
-    let text = if globals.format == Format::Jsonl {
-        serde_json::to_string(value)
-    } else {
-        serde_json::to_string_pretty(value)
-    };
-    if let Ok(text) = text {
-        println!("{text}");
+fn show(globals: &Globals, object: &Object) -> Result<()> {
+    if wants_json(globals) {
+        return print_json(globals, &serde_json::to_value(object)?);
     }
+    outln!(
+        "{} ({} / {})",
+        commands::resource_name(object),
+        object.singular,
+        object.plural
+    )?;
+    if let Some(description) = &object.description {
+        outln!("{}", commands::first_sentence(description))?;
+    }
+    outln!("\nverbs: {}", verbs(object).join(", "))?;
+    outln!("\nfields:")?;
+    // Sub-fields are listed under their field as `field.sub`, in the same
+    // column, so the type column lines up for both.
+    let rows: Vec<(String, String)> = object
+        .fields
+        .iter()
+        .flat_map(|field| {
+            let kind = match &field.kind {
+                twenty_core::FieldType::Enum { values } => format!("enum: {}", values.join(", ")),
+                other => other.label(),
+            };
+            let access = if field.writable { "" } else { " (read-only)" };
+            let subs = field
+                .kind
+                .sub_fields()
+                .iter()
+                .map(|sub| (format!("{}.{}", field.name, sub.name), sub.kind.label()))
+                .collect::<Vec<_>>();
+            std::iter::once((field.name.clone(), format!("{kind}{access}"))).chain(subs)
+        })
+        .collect();
+    let width = rows.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    for (name, kind) in rows {
+        outln!("  {name:width$}  {kind}")?;
+    }
+    Ok(())
+}
+
+fn print_json(globals: &Globals, value: &Value) -> Result<()> {
+    let text = if globals.format == Format::Jsonl {
+        serde_json::to_string(value)?
+    } else {
+        serde_json::to_string_pretty(value)?
+    };
+    outln!("{text}")?;
+    Ok(())
 }

@@ -71,7 +71,7 @@ pub fn run(
                 let out = execute(&client, object, op, call, globals.raw).await?;
                 let mut printer = Printer::new(globals.format, object, jq);
                 match out {
-                    Outcome::Raw(text) if globals.jq.is_none() => println!("{text}"),
+                    Outcome::Raw(text) if globals.jq.is_none() => outln!("{text}")?,
                     Outcome::Raw(text) => {
                         let value: Value =
                             serde_json::from_str(&text).unwrap_or(Value::String(text));
@@ -359,13 +359,13 @@ async fn finish(pending: Pending, index: usize, mode: &Mode) -> Result<i32> {
                 return Err(usage.into());
             }
             let line = serde_json::json!({"index": index, "error": usage.message, "status": null});
-            println!("{line}");
+            outln!("{line}")?;
             return Ok(2);
         }
     };
     match result {
-        Ok(Outcome::Data(value)) => println!("{}", serde_json::to_string(&value)?),
-        Ok(Outcome::Raw(text)) => println!("{}", text.trim_end()),
+        Ok(Outcome::Data(value)) => outln!("{}", serde_json::to_string(&value)?)?,
+        Ok(Outcome::Raw(text)) => outln!("{}", text.trim_end())?,
         Err(error) => {
             if !mode.continue_on_error {
                 return Err(error.into());
@@ -376,7 +376,7 @@ async fn finish(pending: Pending, index: usize, mode: &Mode) -> Result<i32> {
             };
             let line =
                 serde_json::json!({"index": index, "error": reason, "status": error.status()});
-            println!("{line}");
+            outln!("{line}")?;
             return Ok(error.exit_code());
         }
     }

@@ -293,3 +293,27 @@ fn completions_cover_the_whole_tree() {
         assert!(run.stdout.contains("workflow-version-id"), "{shell}");
     }
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_command_quietly() {
+    let home = Home::new();
+    for args in [
+        &["completions", "bash"][..],
+        &["schema", "show", "people"][..],
+    ] {
+        let mut child = home
+            .command()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("twenty starts");
+        // Closing our end at once makes every write of the child fail, as
+        // behind `| head -1`: the bash script is far larger than a pipe holds.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("twenty ends");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}
