@@ -142,7 +142,7 @@ pub(crate) struct Outcome {
 /// One attempt's failure, before the retry decision.
 struct Failure {
     error: Error,
-    /// Worth trying again (429, `Limit reached`, 502-504, no answer).
+    /// Worth trying again (429, `Limit reached`, 500, 502-504, no answer).
     transient: bool,
     retry_after: Option<Duration>,
 }
@@ -387,7 +387,11 @@ impl Client {
             .and_then(error_messages)
             .map(|m| m.into_iter().map(|s| self.redact(&s)).collect::<Vec<_>>());
         let url = shown.to_owned();
-        let transient_status = matches!(status, 502..=504);
+        // A 500 is often a passing failure (a deadlock, a lost database
+        // connection), and Twenty answers the requests it refuses with 400,
+        // so a 500 is repeated too, but only where repeating is safe: it
+        // leaves the outcome unknown, so a create is read back instead.
+        let transient_status = matches!(status, 500 | 502..=504);
 
         // Proxies answer 401/403/429/5xx with their own pages, so these
         // statuses mean what they say whatever the body is.

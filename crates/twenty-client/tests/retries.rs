@@ -132,8 +132,34 @@ async fn gateway_errors_and_dropped_connections_are_retried_for_reads() {
 }
 
 #[tokio::test]
+async fn an_internal_error_is_retried_for_reads_and_updates() {
+    // Twenty refuses bad requests with 400, so a 500 is the server failing,
+    // often for a moment; a request safe to repeat is sent again.
+    for method in [Method::Get, Method::Patch] {
+        let server = TestServer::scripted(vec![
+            Reply::error(500, "Internal Server Error"),
+            Reply::error(500, "Internal Server Error"),
+            ok_person(),
+        ])
+        .await;
+        let mut req = Request::new(method, format!("/people/{ID}"));
+        if method == Method::Patch {
+            req = req.body(json!({"city": "Paris"}));
+        }
+        assert_eq!(req.retry, RetrySafety::Always);
+        let response = server.client(Some(KEY)).send(req).await.unwrap();
+        assert_eq!(response.body["data"]["person"]["id"], ID);
+        assert_eq!(server.requests().len(), 3);
+    }
+}
+
+#[tokio::test]
 async fn a_post_is_not_repeated_when_the_server_may_have_acted() {
-    for reply in [Reply::text(503, "unavailable"), Reply::Drop] {
+    for reply in [
+        Reply::text(503, "unavailable"),
+        Reply::error(500, "Internal Server Error"),
+        Reply::Drop,
+    ] {
         let dropped = matches!(reply, Reply::Drop);
         let server = TestServer::scripted(vec![reply, Reply::json(200, json!({"data": {}}))]).await;
         let req = Request::new(Method::Post, "/people/duplicates").body(json!({"ids": [ID]}));

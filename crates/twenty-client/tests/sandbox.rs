@@ -152,10 +152,9 @@ async fn creates_stay_exactly_once_under_injected_faults() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    // 500 is left out: it is not transient, so a read meeting it fails by
-    // design. Everything else the sandbox can inject is in.
+    // Every kind that fails a request is in; latency only slows it.
     let sandbox = start(Some(
-        "seed=7,rate=0.3,kinds=429+400limit+502+503+reset-before+reset-after,retry-after=0",
+        "seed=7,rate=0.3,kinds=429+400limit+500+502+503+reset-before+reset-after,retry-after=0",
     ))
     .await;
     let retry = RetryPolicy {
