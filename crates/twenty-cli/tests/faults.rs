@@ -1,0 +1,257 @@
+//! The `twenty` binary against a sandbox where 20 % of requests meet a
+//! fault of every kind (429 with `Retry-After`, 400 `Limit reached`, 500,
+//! 502, 503, a reset before or after the request is handled, added
+//! latency), seeded: `list --all` yields every record once, and `--each`
+//! updates and creates apply every item once and print one line per item
+//! in input order. The binary runs with its default retry policy, as a
+//! user runs it; only the URL and key come from the environment.
+//!
+//! Records are put in place with no faults (a file store, served again
+//! with faults afterwards), so a failure here is the binary's alone.
+
+mod bulk_support;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use bulk_support::{FAULTS, all, catalog, client, object, sandbox_on};
+use serde_json::{Value, json};
+use twenty_sandbox::{Sandbox, Seed, Storage};
+
+/// A scratch home and the sandbox serving the store kept in it.
+struct Fixture {
+    home: tempfile::TempDir,
+    sandbox: Sandbox,
+}
+
+impl Fixture {
+    /// Creates `records` of `plural` in a fault-free sandbox, then serves
+    /// the same store again under [`FAULTS`]. Returns the created ids in
+    /// creation order.
+    async fn with(plural: &str, records: Vec<Value>) -> (Fixture, Vec<String>) {
+        let home = tempfile::tempdir().expect("temp dir");
+        let db = home.path().join("sandbox.db");
+        let catalog = catalog();
+        let object = object(&catalog, plural);
+
+        let calm = sandbox_on(Storage::File(db.clone()), Seed::Empty, None).await;
+        let setup = client(&calm);
+        let mut ids = Vec::with_capacity(records.len());
+        for chunk in records.chunks(60) {
+            let created = setup
+                .create_many(object, chunk.to_vec(), None)
+                .await
+                .expect("records are created with no faults");
+            ids.extend(created.iter().map(|r| id_of(r).to_string()));
+        }
+        calm.shutdown().await;
+
+        let sandbox = sandbox_on(Storage::File(db), Seed::Empty, Some(FAULTS)).await;
+        (Fixture { home, sandbox }, ids)
+    }
+
+    /// `twenty args...` with its own config and data dirs and the sandbox's
+    /// URL and key in the environment.
+    fn command(&self, args: &[&str]) -> Command {
+        let home = self.home.path();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_twenty"));
+        cmd.args(args)
+            .env("TWENTY_API_URL", self.sandbox.url())
+            .env("TWENTY_API_KEY", self.sandbox.api_key())
+            // Keep the user's profiles and cached schemas out of the test.
+            .env("HOME", home)
+            .env("XDG_CONFIG_HOME", home.join("xdg-config"))
+            .env("XDG_CACHE_HOME", home.join("xdg-cache"))
+            .env("XDG_DATA_HOME", home.join("xdg-data"))
+            .env("TWENTY_CONFIG_DIR", home.join("config"))
+            .env("TWENTY_DATA_DIR", home.join("data"))
+            .env_remove("TWENTY_PROFILE")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `twenty args...` off the runtime the sandbox serves on.
+    async fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = self.command(args);
+        let output = tokio::task::spawn_blocking(move || cmd.output().expect("twenty runs"))
+            .await
+            .expect("join");
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "twenty {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    /// Writes `lines` as a JSON-lines file in the home.
+    fn input(&self, name: &str, lines: &[Value]) -> std::path::PathBuf {
+        let path = self.home.path().join(name);
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        std::fs::write(&path, text).expect("write input");
+        path
+    }
+
+    /// Every record of `plural` the sandbox holds, read with retries.
+    async fn held(&self, plural: &str) -> Vec<Value> {
+        let catalog = catalog();
+        all(&client(&self.sandbox), object(&catalog, plural)).await
+    }
+}
+
+fn id_of(record: &Value) -> &str {
+    record["id"].as_str().expect("a record has a string id")
+}
+
+fn json_lines(output: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+/// A fixed permutation of `0..n`, so items are sent in an order that is
+/// neither creation order nor id order.
+fn shuffled(n: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    for i in (1..n).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        order.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    order
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_all_under_faults_yields_every_record_once() {
+    let n = 3_000;
+    let people = (0..n)
+        .map(|i| json!({"emails": {"primaryEmail": format!("l{i}@faults.test")}}))
+        .collect();
+    let (fx, ids) = Fixture::with("people", people).await;
+
+    let out = fx
+        .run(&["people", "list", "--all", "--format", "jsonl"])
+        .await;
+
+    let listed = json_lines(&out);
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for record in &listed {
+        *seen.entry(id_of(record)).or_default() += 1;
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "listed more than once: {twice:?}");
+    let missing: Vec<_> = ids
+        .iter()
+        .filter(|id| !seen.contains_key(id.as_str()))
+        .collect();
+    assert!(missing.is_empty(), "never listed: {missing:?}");
+    assert_eq!(listed.len(), n);
+    fx.sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_update_under_faults_applies_every_item_once_in_order() {
+    let n = 200;
+    let runs = (0..n)
+        .map(|i| json!({"name": format!("run {i}")}))
+        .collect();
+    let (fx, ids) = Fixture::with("workflowRuns", runs).await;
+    let order = shuffled(n);
+
+    // One at a time, then four in flight: each pass gives every run a
+    // value of its own that no earlier pass gave it.
+    for (pass, concurrency) in [("serial", None), ("parallel", Some("4"))] {
+        let items: Vec<Value> = order
+            .iter()
+            .map(|&i| json!({"id": ids[i], "name": format!("{pass} {i}")}))
+            .collect();
+        let file = fx.input(&format!("{pass}.jsonl"), &items);
+        let mut args = vec!["workflow-runs", "update", "--each", path_str(&file)];
+        if let Some(c) = concurrency {
+            args.extend(["--concurrency", c]);
+        }
+        let out = fx.run(&args).await;
+
+        let printed = json_lines(&out);
+        assert_eq!(printed.len(), n, "{pass}: one line per item");
+        for (line, item) in printed.iter().zip(&items) {
+            assert_eq!(line["id"], item["id"], "{pass}: lines in input order");
+            assert_eq!(
+                line["name"], item["name"],
+                "{pass}: the line shows its update"
+            );
+        }
+
+        let held = fx.held("workflowRuns").await;
+        assert_eq!(held.len(), n, "{pass}: an update creates nothing");
+        let names: HashMap<&str, &Value> = held.iter().map(|r| (id_of(r), &r["name"])).collect();
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(
+                names.get(id.as_str()),
+                Some(&&json!(format!("{pass} {i}"))),
+                "{pass}: run {i} holds its own value"
+            );
+        }
+    }
+    fx.sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_create_under_faults_creates_every_item_once() {
+    let (fx, _) = Fixture::with("workflowRuns", Vec::new()).await;
+    let n = 200;
+    let items: Vec<Value> = (0..n)
+        .map(|i| json!({"name": format!("created {i}")}))
+        .collect();
+    let file = fx.input("create.jsonl", &items);
+
+    let out = fx
+        .run(&[
+            "workflow-runs",
+            "create",
+            "--each",
+            path_str(&file),
+            "--concurrency",
+            "4",
+        ])
+        .await;
+
+    let printed = json_lines(&out);
+    assert_eq!(printed.len(), n, "one line per item");
+    for (line, item) in printed.iter().zip(&items) {
+        assert_eq!(line["name"], item["name"], "lines in input order");
+    }
+    let printed_ids: HashSet<&str> = printed.iter().map(id_of).collect();
+    assert_eq!(printed_ids.len(), n, "every line names its own record");
+
+    let held = fx.held("workflowRuns").await;
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    for record in &held {
+        *names
+            .entry(record["name"].as_str().unwrap_or(""))
+            .or_default() += 1;
+        assert!(
+            printed_ids.contains(id_of(record)),
+            "a record no line reported: {record}"
+        );
+    }
+    for i in 0..n {
+        assert_eq!(
+            names.get(format!("created {i}").as_str()),
+            Some(&1),
+            "item {i} created exactly once"
+        );
+    }
+    assert_eq!(held.len(), n);
+    fx.sandbox.shutdown().await;
+}
