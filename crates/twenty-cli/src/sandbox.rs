@@ -67,7 +67,23 @@ pub fn command() -> Command {
                     Arg::new("faults")
                         .long("faults")
                         .value_name("SPEC")
-                        .help("Faults to inject into requests, in the sandbox's fault syntax (text)"),
+                        .help(
+                            "Faults to inject, such as seed=42,rate=0.2,kinds=429+503 \
+                             (text; see --help for every setting)",
+                        )
+                        .long_help(
+                            "Faults to inject into requests: comma-separated key=value \
+                             settings (text).\n\
+                             seed=N      seed of the draws, so a run can be replayed (default 0)\n\
+                             rate=P      chance from 0 to 1 that a request meets a fault \
+                             (default 0.1)\n\
+                             kinds=K+K   drawn from 429, 400limit, 500, 502, 503, \
+                             reset-before, reset-after, latency (default all)\n\
+                             latency-ms=N  delay of the latency kind (default 100)\n\
+                             retry-after=N  seconds in the Retry-After of a 429 (default 1)\n\
+                             max-in-row=N  most faults one request (method, URL, body) meets \
+                             in a row; 0 for no limit (default 0)",
+                        ),
                 )
                 .arg(
                     Arg::new("rate-limit")

@@ -10,21 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use bulk_support::*;
-use twenty_sandbox::{Sandbox, Seed};
-
-fn twenty(sandbox: &Sandbox, home: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_twenty"));
-    cmd.args(args)
-        .args(["--api-url", &sandbox.url()])
-        .env("TWENTY_API_KEY", sandbox.api_key())
-        // Keep the user's profiles and cached schemas out of the test.
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env_remove("TWENTY_PROFILE")
-        .stdin(Stdio::null());
-    cmd
-}
+use twenty_sandbox::Seed;
 
 async fn run(mut cmd: Command) -> Output {
     tokio::task::spawn_blocking(move || cmd.output().expect("twenty runs"))

@@ -13,9 +13,9 @@ mod bulk_support;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-use bulk_support::{FAULTS, all, catalog, client, object, sandbox_on};
+use bulk_support::{FAULTS, all, catalog, client, object, sandbox_on, twenty};
 use serde_json::{Value, json};
 use twenty_sandbox::{Sandbox, Seed, Storage};
 
@@ -51,29 +51,9 @@ impl Fixture {
         (Fixture { home, sandbox }, ids)
     }
 
-    /// `twenty args...` with its own config and data dirs and the sandbox's
-    /// URL and key in the environment.
-    fn command(&self, args: &[&str]) -> Command {
-        let home = self.home.path();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_twenty"));
-        cmd.args(args)
-            .env("TWENTY_API_URL", self.sandbox.url())
-            .env("TWENTY_API_KEY", self.sandbox.api_key())
-            // Keep the user's profiles and cached schemas out of the test.
-            .env("HOME", home)
-            .env("XDG_CONFIG_HOME", home.join("xdg-config"))
-            .env("XDG_CACHE_HOME", home.join("xdg-cache"))
-            .env("XDG_DATA_HOME", home.join("xdg-data"))
-            .env("TWENTY_CONFIG_DIR", home.join("config"))
-            .env("TWENTY_DATA_DIR", home.join("data"))
-            .env_remove("TWENTY_PROFILE")
-            .stdin(Stdio::null());
-        cmd
-    }
-
     /// Runs `twenty args...` off the runtime the sandbox serves on.
     async fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = self.command(args);
+        let mut cmd = twenty(&self.sandbox, self.home.path(), args);
         let output = tokio::task::spawn_blocking(move || cmd.output().expect("twenty runs"))
             .await
             .expect("join");

@@ -10,6 +10,7 @@
 //! | `kinds` | fault kinds joined by `+` (below) | every kind |
 //! | `latency-ms` | delay added by the `latency` kind, in milliseconds | `100` |
 //! | `retry-after` | seconds sent in `Retry-After` with `429` | `1` |
+//! | `max-in-row` | most faults one request meets in a row; `0` for no limit | `0` |
 //!
 //! Kinds: `429` (Too Many Requests with `Retry-After`), `400limit` (400
 //! `Limit reached`, as some 2025 servers answered), `500`, `502`, `503`,
@@ -20,6 +21,12 @@
 //!
 //! Example: `seed=42,rate=0.2,kinds=429+400limit+500+502+503+reset-before+reset-after+latency,latency-ms=50`.
 //! With the same seed, the same sequence of requests meets the same faults.
+//!
+//! `max-in-row` models faults that pass: a request sent again with the same
+//! method, URL and body after that many faults in a row gets through. A
+//! client that retries more often than that then always finishes, so a test
+//! of what its retries lose or duplicate does not fail, now and then, on a
+//! request whose draws all came up faults.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -94,6 +101,9 @@ pub struct FaultSpec {
     pub latency: Duration,
     /// Seconds sent in `Retry-After` with an injected 429.
     pub retry_after: u64,
+    /// The most faults the same request (method, URL and body) meets in a
+    /// row before it is let through; 0 for no limit.
+    pub max_in_row: u32,
 }
 
 impl Default for FaultSpec {
@@ -104,6 +114,7 @@ impl Default for FaultSpec {
             kinds: FaultKind::ALL.to_vec(),
             latency: Duration::from_millis(100),
             retry_after: 1,
+            max_in_row: 0,
         }
     }
 }
@@ -115,7 +126,9 @@ pub enum FaultSpecError {
     #[error("fault setting `{0}` is not key=value (eg: rate=0.2)")]
     NotKeyValue(String),
     /// The key is not one of the known settings.
-    #[error("unknown fault setting `{0}`; use seed, rate, kinds, latency-ms or retry-after")]
+    #[error(
+        "unknown fault setting `{0}`; use seed, rate, kinds, latency-ms, retry-after or max-in-row"
+    )]
     UnknownKey(String),
     /// The value does not fit the key.
     #[error("invalid value `{value}` for fault setting `{key}`: {expected}")]
@@ -173,6 +186,9 @@ impl FromStr for FaultSpec {
                 "retry-after" => {
                     spec.retry_after = value.parse().map_err(|_| bad("whole seconds"))?;
                 }
+                "max-in-row" => {
+                    spec.max_in_row = value.parse().map_err(|_| bad("a whole number"))?;
+                }
                 other => return Err(FaultSpecError::UnknownKey(other.to_string())),
             }
         }
@@ -180,32 +196,59 @@ impl FromStr for FaultSpec {
     }
 }
 
-/// The running fault injector: the spec and its seeded generator.
+/// The running fault injector: the spec, its seeded generator and the
+/// faults each request has met in a row.
 pub(crate) struct Faults {
     pub(crate) spec: FaultSpec,
-    rng: Mutex<StdRng>,
+    draws: Mutex<Draws>,
+}
+
+struct Draws {
+    rng: StdRng,
+    /// Faults in a row by request fingerprint; only requests whose last
+    /// draw was a fault are here.
+    in_row: HashMap<u64, u32>,
 }
 
 impl Faults {
     pub(crate) fn new(spec: FaultSpec) -> Self {
-        let rng = StdRng::seed_from_u64(spec.seed);
+        let draws = Draws {
+            rng: StdRng::seed_from_u64(spec.seed),
+            in_row: HashMap::new(),
+        };
         Self {
             spec,
-            rng: Mutex::new(rng),
+            draws: Mutex::new(draws),
         }
     }
 
-    /// Draws the fault of the next request, if any.
-    pub(crate) fn roll(&self) -> Option<FaultKind> {
+    /// Whether [`Faults::roll`] needs the request's fingerprint.
+    pub(crate) fn counts_in_row(&self) -> bool {
+        self.spec.max_in_row > 0
+    }
+
+    /// Draws the fault of the next request, if any. `request` fingerprints
+    /// the request (method, URL, body) for `max-in-row`.
+    pub(crate) fn roll(&self, request: u64) -> Option<FaultKind> {
         if self.spec.kinds.is_empty() {
             return None;
         }
-        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-        if rng.random::<f64>() >= self.spec.rate {
+        let mut draws = self.draws.lock().unwrap_or_else(|e| e.into_inner());
+        let Draws { rng, in_row } = &mut *draws;
+        // Both numbers are drawn every time, so that what later requests
+        // meet does not depend on whether this one was let through.
+        let hit = rng.random::<f64>() < self.spec.rate;
+        let kind = self.spec.kinds[rng.random_range(0..self.spec.kinds.len())];
+        if !self.counts_in_row() {
+            return hit.then_some(kind);
+        }
+        let row = in_row.entry(request).or_default();
+        if !hit || *row >= self.spec.max_in_row {
+            in_row.remove(&request);
             return None;
         }
-        let i = rng.random_range(0..self.spec.kinds.len());
-        Some(self.spec.kinds[i])
+        *row += 1;
+        Some(kind)
     }
 }
 
@@ -280,6 +323,9 @@ mod tests {
         );
         assert_eq!(spec.latency, Duration::from_millis(50));
         assert_eq!(spec.retry_after, 2);
+        assert_eq!(spec.max_in_row, 0);
+        let spec: FaultSpec = "max-in-row=3".parse().expect("valid spec");
+        assert_eq!(spec.max_in_row, 3);
     }
 
     #[test]
@@ -307,10 +353,34 @@ mod tests {
         let spec: FaultSpec = "seed=7,rate=0.5".parse().expect("valid spec");
         let a = Faults::new(spec.clone());
         let b = Faults::new(spec);
-        let draws_a: Vec<_> = (0..50).map(|_| a.roll()).collect();
-        let draws_b: Vec<_> = (0..50).map(|_| b.roll()).collect();
+        let draws_a: Vec<_> = (0..50).map(|i| a.roll(i)).collect();
+        let draws_b: Vec<_> = (0..50).map(|i| b.roll(i)).collect();
         assert_eq!(draws_a, draws_b);
         assert!(draws_a.iter().any(Option::is_some));
         assert!(draws_a.iter().any(Option::is_none));
+    }
+
+    #[test]
+    fn a_request_meets_at_most_max_in_row_faults_in_a_row() {
+        let spec: FaultSpec = "seed=3,rate=0.9,max-in-row=2".parse().expect("valid spec");
+        let faults = Faults::new(spec);
+        let mut longest = 0;
+        let mut row = 0;
+        for _ in 0..1000 {
+            if faults.roll(1).is_some() {
+                row += 1;
+                longest = u32::max(longest, row);
+            } else {
+                row = 0;
+            }
+        }
+        assert_eq!(longest, 2);
+
+        // Another request has a count of its own.
+        let faults = Faults::new("seed=3,rate=1,max-in-row=1".parse().expect("valid spec"));
+        assert!(faults.roll(1).is_some());
+        assert!(faults.roll(2).is_some());
+        assert_eq!(faults.roll(1), None);
+        assert!(faults.roll(1).is_some());
     }
 }

@@ -162,9 +162,19 @@ async fn rest_dispatch(
     body: Body,
 ) -> Response {
     let inner = &state.0;
+    let mut body = body;
     let mut reset_after = false;
     if let Some(faults) = &inner.faults {
-        match faults.roll() {
+        let mut request = 0;
+        if faults.counts_in_row() {
+            let bytes = match axum::body::to_bytes(body, inner.body_limit).await {
+                Ok(bytes) => bytes,
+                Err(_) => return AppError::TooLarge(inner.body_limit).into_response(),
+            };
+            request = fingerprint(&method, &uri, &bytes);
+            body = Body::from(bytes);
+        }
+        match faults.roll(request) {
             None => {}
             Some(FaultKind::Latency) => tokio::time::sleep(faults.spec.latency).await,
             Some(FaultKind::ResetBefore) => return reset_response(),
@@ -223,6 +233,15 @@ async fn rest_dispatch(
         h.insert("x-ratelimit-remaining", HeaderValue::from(left));
     }
     response
+}
+
+/// Tells apart requests that differ in method, URL or body, so that one
+/// sent again is known as the same request.
+fn fingerprint(method: &Method, uri: &Uri, body: &[u8]) -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut hasher = DefaultHasher::new();
+    (method.as_str(), uri.to_string(), body).hash(&mut hasher);
+    hasher.finish()
 }
 
 /// The parsed query string.

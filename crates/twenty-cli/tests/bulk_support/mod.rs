@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -12,7 +13,10 @@ use twenty_core::{Catalog, Object};
 use twenty_sandbox::{FaultSpec, Sandbox, SandboxConfig, Seed, Storage};
 
 /// Every kind of fault at 20 %, seeded, with short waits so CI stays fast.
-pub const FAULTS: &str = "seed=42,rate=0.2,latency-ms=20,retry-after=0";
+/// No request meets more than 3 in a row, fewer than the 5 attempts of the
+/// binary's default retry policy: otherwise one request in a few thousand
+/// would fail for good and a test of exactly-once would fail by chance.
+pub const FAULTS: &str = "seed=42,rate=0.2,latency-ms=20,retry-after=0,max-in-row=3";
 
 pub fn catalog() -> Catalog {
     twenty_core::builtin::standard()
@@ -49,6 +53,25 @@ pub fn client(sandbox: &Sandbox) -> Client {
         max_total: Duration::from_secs(30),
     };
     Client::new(config).expect("client")
+}
+
+/// `twenty args...` as a user runs it against `sandbox`: URL and key from
+/// the environment, and config, data and cache dirs inside `home` so the
+/// user's own profiles and cached schemas stay out of the test.
+pub fn twenty(sandbox: &Sandbox, home: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_twenty"));
+    cmd.args(args)
+        .env("TWENTY_API_URL", sandbox.url())
+        .env("TWENTY_API_KEY", sandbox.api_key())
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("xdg-config"))
+        .env("XDG_CACHE_HOME", home.join("xdg-cache"))
+        .env("XDG_DATA_HOME", home.join("xdg-data"))
+        .env("TWENTY_CONFIG_DIR", home.join("config"))
+        .env("TWENTY_DATA_DIR", home.join("data"))
+        .env_remove("TWENTY_PROFILE")
+        .stdin(Stdio::null());
+    cmd
 }
 
 /// A fresh, empty scratch directory for one test.
