@@ -175,12 +175,15 @@ fn create_schema(conn: &Connection, catalog: &Catalog) -> rusqlite::Result<()> {
         sql.push_str(&format!(
             "CREATE TABLE IF NOT EXISTS {t} (id TEXT PRIMARY KEY, deleted_at TEXT, data TEXT NOT NULL);"
         ));
-        // Every page of a list also counts the whole filtered set, which
-        // without this index reads every record in full: export of 100,000
-        // records slowed to a crawl.
+        // Every list reads live records in id order after a cursor, and
+        // counts them: with `id` in the index the page is a range scan and
+        // the count never reads a record. An index on `deleted_at` alone,
+        // which stores of earlier versions have, made SQLite sort every
+        // live record for each page (28 ms a page at 100,000 people).
+        let singular = object.singular.replace(['"', '\''], "");
         sql.push_str(&format!(
-            "CREATE INDEX IF NOT EXISTS \"idx_{}_deleted_at\" ON {t} (deleted_at);",
-            object.singular.replace(['"', '\''], "")
+            "DROP INDEX IF EXISTS \"idx_{singular}_deleted_at\";\
+             CREATE INDEX IF NOT EXISTS \"idx_{singular}_live\" ON {t} (deleted_at, id);"
         ));
         // Relation id fields are what depth expansion and delete cascades
         // look records up by.
