@@ -18,11 +18,10 @@ use twenty_core::names::kebab;
 use twenty_core::{Catalog, CompositeKind, Field, FieldType, Object, OperationKind, load};
 use twenty_sandbox::{Sandbox, SandboxConfig};
 
-fn spec(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/specs")
-        .join(name)
-}
+#[path = "../../../tests/shared_specs.rs"]
+mod shared_specs;
+
+use shared_specs::spec;
 
 /// The binary, pointed at one sandbox with its own config and data dirs.
 struct Twenty {

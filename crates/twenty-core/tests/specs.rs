@@ -1,15 +1,12 @@
 //! The three real documents of `../shared/specs` load into the catalogs
 //! their servers describe.
 
-use std::path::PathBuf;
-
 use twenty_core::{Cardinality, Catalog, CompositeKind, FieldType, OperationKind, load};
 
-fn spec(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/specs")
-        .join(name)
-}
+#[path = "../../../tests/shared_specs.rs"]
+mod shared_specs;
+
+use shared_specs::spec;
 
 fn v103() -> Catalog {
     load::from_path(&spec("twenty-v1.0.3-openapi.json")).expect("v1.0.3 loads")

@@ -19,12 +19,10 @@ use serde_json::Value;
 /// The key the tests send; it must never show in any output.
 pub const KEY: &str = "sk-test-9f8e7d6c5b4a.secret-part";
 
-/// A real document of Twenty, read where the shared specs live.
-pub fn spec(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/specs")
-        .join(name)
-}
+#[path = "../../../../tests/shared_specs.rs"]
+mod shared_specs;
+
+pub use shared_specs::spec;
 
 /// The 2026 document.
 pub fn spec_2026() -> PathBuf {

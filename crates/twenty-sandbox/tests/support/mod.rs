@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use reqwest::Method;
 use serde_json::Value;
@@ -14,13 +13,10 @@ pub const V1: &str = "twenty-v1.0.3-openapi.json";
 pub const V14: &str = "twenty-v1.4.0-openapi.json";
 pub const Y2026: &str = "twenty-2026-openapi.yaml";
 
-pub fn spec_path(name: &str) -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/specs/"
-    ))
-    .join(name)
-}
+#[path = "../../../../tests/shared_specs.rs"]
+mod shared_specs;
+
+pub use shared_specs::spec as spec_path;
 
 pub fn catalog(name: &str) -> Catalog {
     twenty_core::load::from_path(&spec_path(name)).expect("the shared document loads")
