@@ -331,7 +331,7 @@ fn check_param(object: Option<&Object>, param: &Param, text: &str) -> Result<Str
     // is caught here with a caret instead of as a server 400.
     if let Some(object) = object {
         if param.name == "filter" {
-            twenty_core::filter::parse_filter_for(&value, object).map_err(|e| {
+            let checked = twenty_core::filter::parse_filter_for(&value, object).map_err(|e| {
                 UsageError::new(
                     format!(
                         "--filter is invalid: {}\n  {}",
@@ -341,6 +341,11 @@ fn check_param(object: Option<&Object>, param: &Param, text: &str) -> Result<Str
                     None,
                 )
             })?;
+            // The check spells enum values as the server wants them
+            // (`done` is DONE); otherwise the text goes as the user wrote it.
+            if twenty_core::filter::parse_filter(&value).is_ok_and(|plain| plain != checked) {
+                return Ok(checked.to_string());
+            }
         } else if param.name == "order_by" || param.name == "orderBy" {
             twenty_core::filter::parse_order_by_for(&value, object).map_err(|e| {
                 UsageError::new(

@@ -416,6 +416,24 @@ impl Filter {
         out
     }
 
+    fn predicates_mut(&mut self) -> Vec<&mut Predicate> {
+        let mut out = Vec::new();
+        self.collect_predicates_mut(&mut out);
+        out
+    }
+
+    fn collect_predicates_mut<'a>(&'a mut self, out: &mut Vec<&'a mut Predicate>) {
+        match self {
+            Self::Predicate(p) => out.push(p),
+            Self::Not(inner) => inner.collect_predicates_mut(out),
+            Self::And(terms) | Self::Or(terms) => {
+                for term in terms {
+                    term.collect_predicates_mut(out);
+                }
+            }
+        }
+    }
+
     fn collect_predicates<'a>(&'a self, out: &mut Vec<&'a Predicate>) {
         match self {
             Self::Predicate(p) => out.push(p),
@@ -476,9 +494,14 @@ pub fn parse_filter(text: &str) -> Result<Filter, FilterError> {
 /// Parses a `?filter=` text and checks it against `object`: every field and
 /// sub-field exists and can be filtered, every comparator fits its field's
 /// type, and enum, number, boolean, UUID and date values are valid.
+///
+/// An enum value written in another case or with other separators
+/// (`done`, `not started`, `in-progress`) stands for the one value it can
+/// only mean, as it does in a field flag, and the returned tree holds that
+/// value: print the tree to send what the server accepts.
 pub fn parse_filter_for(text: &str, object: &Object) -> Result<Filter, FilterError> {
-    let (filter, spans) = parse_filter_spans(text)?;
-    for (predicate, spans) in filter.predicates().into_iter().zip(&spans) {
+    let (mut filter, spans) = parse_filter_spans(text)?;
+    for (predicate, spans) in filter.predicates_mut().into_iter().zip(&spans) {
         check_predicate(object, predicate, spans)?;
     }
     Ok(filter)
@@ -1103,7 +1126,7 @@ fn comparators_for(kind: &FieldType) -> Vec<Comparator> {
 
 fn check_predicate(
     object: &Object,
-    predicate: &Predicate,
+    predicate: &mut Predicate,
     spans: &PredicateSpans,
 ) -> Result<(), FilterError> {
     let kind = resolve_path(
@@ -1128,7 +1151,7 @@ fn check_predicate(
         ));
     }
 
-    match &predicate.value {
+    match &mut predicate.value {
         FilterValue::Null | FilterValue::NotNull => Ok(()),
         FilterValue::Scalar(scalar) => match predicate.comparator {
             // Patterns and prefixes are text whatever the column holds.
@@ -1140,7 +1163,7 @@ fn check_predicate(
                 FieldType::List { item } => item.as_ref(),
                 other => other,
             };
-            for (item, at) in items.iter().zip(&spans.items) {
+            for (item, at) in items.iter_mut().zip(&spans.items) {
                 check_value(item_kind, path, item, *at)?;
             }
             Ok(())
@@ -1149,33 +1172,34 @@ fn check_predicate(
 }
 
 /// Checks one compared value against the column's type, the way the server
-/// would read it.
+/// would read it; an enum value is replaced by the one it stands for.
 fn check_value(
     kind: &FieldType,
     path: &FieldPath,
-    scalar: &Scalar,
+    scalar: &mut Scalar,
     at: usize,
 ) -> Result<(), FilterError> {
     let text = scalar.text.as_str();
     let fail = |message: String| Err(FilterError::new(at, message));
     match kind {
         FieldType::Enum { values } => {
-            if values.iter().any(|v| v == text) {
-                if scalar.quoted {
-                    return fail(format!(
-                        "enum values go without quotes: write {path}[eq]:{text}"
-                    ));
+            let Some(canonical) = values::canonical_enum(values, text) else {
+                let mut message = format!(
+                    "invalid value '{text}' for {path}: expected one of {}",
+                    values.join(", ")
+                );
+                if let Some(near) = crate::names::nearest(text, values.iter().map(String::as_str)) {
+                    message.push_str(&format!("; did you mean {near}?"));
                 }
-                return Ok(());
+                return fail(message);
+            };
+            if scalar.quoted {
+                return fail(format!(
+                    "enum values go without quotes: write {path}[eq]:{canonical}"
+                ));
             }
-            let mut message = format!(
-                "invalid value '{text}' for {path}: expected one of {}",
-                values.join(", ")
-            );
-            if let Some(canonical) = values::canonical_enum(values, text) {
-                message.push_str(&format!("; did you mean {canonical}?"));
-            }
-            fail(message)
+            scalar.text = canonical.to_string();
+            Ok(())
         }
         FieldType::Number | FieldType::Integer => {
             let is_number = text.trim().parse::<f64>().is_ok_and(f64::is_finite);

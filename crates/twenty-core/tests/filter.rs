@@ -454,13 +454,24 @@ fn checks_against_the_object_point_at_the_term() {
             10,
         ),
         (
-            "stage[in]:[RUNNING,completed]",
-            "invalid value 'completed' for stage: expected one of NOT_STARTED, RUNNING, \
-             COMPLETED, FAILED; did you mean COMPLETED?",
+            "stage[in]:[RUNNING,finished]",
+            "invalid value 'finished' for stage: expected one of NOT_STARTED, RUNNING, \
+             COMPLETED, FAILED",
             19,
         ),
         (
             "stage[eq]:\"RUNNING\"",
+            "enum values go without quotes: write stage[eq]:RUNNING",
+            10,
+        ),
+        (
+            "stage[eq]:COMPLETD",
+            "invalid value 'COMPLETD' for stage: expected one of NOT_STARTED, RUNNING, \
+             COMPLETED, FAILED; did you mean COMPLETED?",
+            10,
+        ),
+        (
+            "stage[eq]:\"running\"",
             "enum values go without quotes: write stage[eq]:RUNNING",
             10,
         ),
@@ -530,6 +541,35 @@ fn valid_filters_pass_the_object_check() {
         let filter = parse_filter_for(text, &object)
             .unwrap_or_else(|e| panic!("{text}: {e}\n{}", e.render(text)));
         assert_eq!(filter, parse_filter(text).unwrap());
+    }
+}
+
+/// As in a field flag, an enum value in another case or with other
+/// separators stands for the one value it can mean; the tree holds that
+/// value, so printing it gives what the server accepts.
+#[test]
+fn enum_values_in_other_spellings_become_the_value() {
+    let object = person();
+    for (text, printed) in [
+        ("stage[eq]:completed", "stage[eq]:COMPLETED"),
+        ("stage[neq]:not started", "stage[neq]:NOT_STARTED"),
+        (
+            "stage[in]:[running,Not-Started]",
+            "stage[in]:[RUNNING,NOT_STARTED]",
+        ),
+        (
+            "statuses[containsAny]:[open]",
+            "statuses[containsAny]:[OPEN]",
+        ),
+        (
+            "or(stage[eq]:failed,not(stage[eq]:RUNNING))",
+            "or(stage[eq]:FAILED,not(stage[eq]:RUNNING))",
+        ),
+    ] {
+        let filter = parse_filter_for(text, &object)
+            .unwrap_or_else(|e| panic!("{text}: {e}\n{}", e.render(text)));
+        assert_eq!(filter.to_string(), printed, "for {text:?}");
+        assert_eq!(filter, parse_filter(printed).unwrap(), "for {text:?}");
     }
 }
 
