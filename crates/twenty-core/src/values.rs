@@ -309,16 +309,14 @@ fn convert(kind: &FieldType, name: &str, text: &str) -> Result<Value, InputError
     }
 
     match kind {
-        FieldType::Number => parse_number(trimmed).ok_or_else(|| InputError::InvalidNumber {
-            field: name.to_string(),
-            value: text.to_string(),
-            expected: "a number such as 3 or 2.5".to_string(),
-        }),
-        FieldType::Integer => parse_integer(trimmed).ok_or_else(|| InputError::InvalidNumber {
-            field: name.to_string(),
-            value: text.to_string(),
-            expected: "a whole number such as 3".to_string(),
-        }),
+        FieldType::Number | FieldType::Integer => {
+            let whole = matches!(kind, FieldType::Integer);
+            parse_number(trimmed, whole).map_err(|expected| InputError::InvalidNumber {
+                field: name.to_string(),
+                value: text.to_string(),
+                expected: expected.to_string(),
+            })
+        }
         FieldType::Boolean => {
             parse_boolean(trimmed)
                 .map(Value::Bool)
@@ -378,21 +376,31 @@ fn json_error(name: &str, error: &serde_json::Error) -> InputError {
     }
 }
 
-/// Reads a number, keeping whole numbers whole so that `3` and `3.0` stay
-/// as written.
-fn parse_number(text: &str) -> Option<Value> {
-    if let Some(whole) = parse_integer(text) {
-        return Some(whole);
-    }
-    let n: f64 = text.parse().ok()?;
-    serde_json::Number::from_f64(n).map(Value::Number)
-}
+/// The largest whole number Twenty's server, which reads JSON numbers as
+/// JavaScript doubles, keeps exact: past it digits are silently lost.
+pub const MAX_EXACT_INTEGER: i64 = (1 << 53) - 1;
 
-fn parse_integer(text: &str) -> Option<Value> {
-    if let Ok(n) = text.parse::<i64>() {
-        return Some(Value::from(n));
+/// Reads a number (only a whole one when `whole`), keeping whole numbers
+/// whole so that `3` and `3.0` stay as written. The error says what was
+/// expected.
+fn parse_number(text: &str, whole: bool) -> Result<Value, &'static str> {
+    const OUT_OF_RANGE: &str =
+        "a whole number from -9007199254740991 to 9007199254740991 (Twenty loses digits past them)";
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return match text.parse::<i64>() {
+            Ok(n) if n.unsigned_abs() <= MAX_EXACT_INTEGER as u64 => Ok(Value::from(n)),
+            _ => Err(OUT_OF_RANGE),
+        };
     }
-    text.parse::<u64>().ok().map(Value::from)
+    if whole {
+        return Err("a whole number such as 3");
+    }
+    text.parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map(Value::Number)
+        .ok_or("a number such as 3 or 2.5")
 }
 
 /// `true`/`false`, `yes`/`no`, `1`/`0`, in any letter case.
@@ -540,18 +548,17 @@ fn check_value(kind: &FieldType, name: &str, value: &Value) -> Result<Value, Inp
 
     match kind {
         FieldType::Json => Ok(value.clone()),
-        FieldType::Number => match value {
-            Value::Number(_) => Ok(value.clone()),
+        FieldType::Number | FieldType::Integer => match value {
+            // The text of a JSON number is read as a field flag's would be,
+            // so both ways of giving a value meet the same checks.
+            Value::Number(n) => parse_number(&n.to_string(), matches!(kind, FieldType::Integer))
+                .map_err(|expected| InputError::InvalidNumber {
+                    field: name.to_string(),
+                    value: n.to_string(),
+                    expected: expected.to_string(),
+                }),
+            _ if matches!(kind, FieldType::Integer) => Err(wrong("a whole number")),
             _ => Err(wrong("a number")),
-        },
-        FieldType::Integer => match value {
-            Value::Number(n) if n.is_i64() || n.is_u64() => Ok(value.clone()),
-            Value::Number(n) => Err(InputError::InvalidNumber {
-                field: name.to_string(),
-                value: n.to_string(),
-                expected: "a whole number such as 3".to_string(),
-            }),
-            _ => Err(wrong("a whole number")),
         },
         FieldType::Boolean => match value {
             Value::Bool(_) => Ok(value.clone()),

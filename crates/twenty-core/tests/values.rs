@@ -79,6 +79,43 @@ fn numbers_keep_whole_numbers_whole() {
     );
 }
 
+/// Twenty reads JSON numbers as JavaScript doubles, so a whole number past
+/// 2^53 - 1 would lose digits on the way in: refused, on either side of 0.
+#[test]
+fn whole_numbers_stay_within_what_the_server_keeps_exact() {
+    let max = "9007199254740991";
+    assert_eq!(
+        input(&task(), "count", max),
+        json!(9_007_199_254_740_991_i64)
+    );
+    assert_eq!(
+        input(&task(), "count", &format!("-{max}")),
+        json!(-9_007_199_254_740_991_i64)
+    );
+    let out_of_range = "expected a whole number from -9007199254740991 to \
+                        9007199254740991 (Twenty loses digits past them)";
+    for (path, object, text) in [
+        ("count", task(), "9007199254740992"),
+        ("count", task(), "-9007199254740992"),
+        ("count", task(), "9223372036854775808"),
+        ("count", task(), "-9223372036854775809"),
+        ("position", run(), "100000000000000000000000"),
+    ] {
+        assert_eq!(
+            input_err(&object, path, text),
+            format!("invalid number '{text}' for {path}: {out_of_range}")
+        );
+    }
+    // The same check holds for a number inside a JSON body.
+    let body = json!({"count": 9_007_199_254_740_992_u64});
+    assert!(
+        twenty_core::values::check_body(&task(), &body)
+            .unwrap_err()
+            .to_string()
+            .contains(out_of_range)
+    );
+}
+
 #[test]
 fn booleans_accept_common_spellings() {
     for (text, expected) in [
