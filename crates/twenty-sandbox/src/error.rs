@@ -23,6 +23,9 @@ pub(crate) enum AppError {
         retry_after: u64,
         limit: Option<u32>,
     },
+    /// 501 `NotImplementedException`: an operation the catalog offers that
+    /// the sandbox does not serve.
+    NotServed(String),
     /// 500/502/503 injected by the fault layer.
     Injected(StatusCode),
     /// Anything the sandbox did wrong; logged once, answered generically.
@@ -69,6 +72,7 @@ impl IntoResponse for AppError {
             Self::NotFound(m) => body(StatusCode::NOT_FOUND, "NotFoundException", m),
             Self::Forbidden(m) => body(StatusCode::FORBIDDEN, "FORBIDDEN_EXCEPTION", m),
             Self::Unauthenticated(m) => body(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", m),
+            Self::NotServed(m) => body(StatusCode::NOT_IMPLEMENTED, "NotImplementedException", m),
             Self::TooLarge(limit) => body(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "PayloadTooLargeException",

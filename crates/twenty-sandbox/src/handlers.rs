@@ -272,6 +272,8 @@ async fn route(
         (Method::PATCH, [plural]) => (OperationKind::UpdateMany, *plural, None),
         (Method::DELETE, [plural]) => (OperationKind::DeleteMany, *plural, None),
         (Method::POST, [plural, "duplicates"]) => (OperationKind::FindDuplicates, *plural, None),
+        (Method::PATCH, [plural, "merge"]) => (OperationKind::Merge, *plural, None),
+        (Method::GET, [plural, "groupBy"]) => (OperationKind::GroupBy, *plural, None),
         (Method::GET, [plural, id]) => (OperationKind::FindOne, *plural, Some(*id)),
         (Method::PATCH | Method::PUT, [plural, id]) => {
             (OperationKind::UpdateOne, *plural, Some(*id))
@@ -287,8 +289,25 @@ async fn route(
             return Err(AppError::bad(format!("'{id}' is not a valid UUID")));
         }
     }
-    if object.operation(kind).is_none() {
-        return Err(cannot());
+    match kind {
+        // Without the operation in the catalog, the segment is read as an
+        // id, as a server of that version would read it.
+        OperationKind::Merge | OperationKind::GroupBy if object.operation(kind).is_none() => {
+            return Err(AppError::bad(format!(
+                "'{}' is not a valid UUID",
+                segments[1]
+            )));
+        }
+        OperationKind::Merge | OperationKind::GroupBy => {
+            return Err(AppError::NotServed(format!(
+                "the sandbox does not serve {} {}: only a Twenty server merges \
+                 records or groups them",
+                method,
+                uri.path()
+            )));
+        }
+        _ if object.operation(kind).is_none() => return Err(cannot()),
+        _ => {}
     }
     let id = id.map(str::to_lowercase);
 

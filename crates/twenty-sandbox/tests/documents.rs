@@ -200,3 +200,33 @@ async fn serves_the_builtin_standard_model() {
     assert_eq!(reply.body["totalCount"], 1);
     env.sandbox.shutdown().await;
 }
+
+/// Merge and group-by are offered by the 2026 document but not served: the
+/// answer says so plainly. Under a v1.0 document the segment is an id, as
+/// it is on such a server.
+#[tokio::test]
+async fn merge_and_group_by_are_named_as_not_served() {
+    let env = Env::start(catalog(Y2026)).await;
+    let reply = env.get("/people/groupBy").await;
+    assert_eq!(reply.status, 501, "{}", reply.body);
+    assert_eq!(reply.body["error"], "NotImplementedException");
+    assert_eq!(
+        reply.body["messages"][0],
+        "the sandbox does not serve GET /rest/people/groupBy: only a Twenty server \
+         merges records or groups them"
+    );
+    let reply = env
+        .patch(
+            "/people/merge",
+            json!({"ids": [], "conflictPriorityIndex": 0}),
+        )
+        .await;
+    assert_eq!(reply.status, 501, "{}", reply.body);
+    env.sandbox.shutdown().await;
+
+    let env = Env::start(catalog(V1)).await;
+    let reply = env.get("/people/groupBy").await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert_eq!(reply.body["messages"][0], "'groupBy' is not a valid UUID");
+    env.sandbox.shutdown().await;
+}
