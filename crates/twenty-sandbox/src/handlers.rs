@@ -279,6 +279,7 @@ async fn route(
             (OperationKind::UpdateOne, *plural, Some(*id))
         }
         (Method::DELETE, [plural, id]) => (OperationKind::DeleteOne, *plural, Some(*id)),
+        _ if offered(&inner.catalog, method, &segments) => return Err(not_served(method, uri)),
         _ => return Err(cannot()),
     };
 
@@ -298,14 +299,7 @@ async fn route(
                 segments[1]
             )));
         }
-        OperationKind::Merge | OperationKind::GroupBy => {
-            return Err(AppError::NotServed(format!(
-                "the sandbox does not serve {} {}: only a Twenty server merges \
-                 records or groups them",
-                method,
-                uri.path()
-            )));
-        }
+        OperationKind::Merge | OperationKind::GroupBy => return Err(not_served(method, uri)),
         _ if object.operation(kind).is_none() => return Err(cannot()),
         _ => {}
     }
@@ -341,6 +335,34 @@ async fn route(
         OperationKind::RestoreMany => records_restore_many(call).await,
         _ => Err(cannot()),
     }
+}
+
+/// Whether the catalog has an operation of this method whose path, with
+/// its `{...}` parameters, matches `segments`.
+fn offered(catalog: &Catalog, method: &Method, segments: &[&str]) -> bool {
+    let matches = |template: &str| {
+        let parts: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
+        parts.len() == segments.len()
+            && parts
+                .iter()
+                .zip(segments)
+                .all(|(part, segment)| part.starts_with('{') || part == segment)
+    };
+    catalog
+        .objects
+        .iter()
+        .flat_map(|o| &o.operations)
+        .chain(&catalog.general)
+        .any(|op| op.method.as_str() == method.as_str() && matches(&op.path))
+}
+
+/// The answer to an operation the catalog offers and the sandbox does not
+/// serve; its module doc lists them.
+fn not_served(method: &Method, uri: &Uri) -> AppError {
+    AppError::NotServed(format!(
+        "the sandbox does not serve {method} {}: only a Twenty server does",
+        uri.path()
+    ))
 }
 
 fn object_index(catalog: &Catalog, plural: &str) -> AppResult<usize> {

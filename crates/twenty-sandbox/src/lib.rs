@@ -18,9 +18,10 @@
 //!   produced, and `?token=` is ignored as on 2026 servers.
 //! - The OpenAPI document is the full one for every caller; Twenty returns
 //!   only the base document without a token.
-//! - `merge` and `groupBy` are not served: where the catalog lists them
-//!   the answer is 501 `NotImplementedException` saying so. The metadata
-//!   API (`/rest/metadata/...`) answers 404.
+//! - `merge`, `groupBy` and operations no verb covers (the 2026 document's
+//!   `POST /dashboards/{id}/duplicate`) are not served: where the catalog
+//!   lists them the answer is 501 `NotImplementedException` saying so. The
+//!   metadata API (`/rest/metadata/...`) answers 404.
 //! - `ilike` folds case for ASCII letters only (SQLite's `LIKE`).
 //! - Rich text fields are stored as sent; the missing one of `blocknote` and
 //!   `markdown` is not derived from the other.

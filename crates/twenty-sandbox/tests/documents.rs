@@ -201,8 +201,8 @@ async fn serves_the_builtin_standard_model() {
     env.sandbox.shutdown().await;
 }
 
-/// Merge and group-by are offered by the 2026 document but not served: the
-/// answer says so plainly. Under a v1.0 document the segment is an id, as
+/// Merge, group-by and dashboards' duplicate are offered by the 2026
+/// document but not served: the answer says so plainly. Under a v1.0 document the segment is an id, as
 /// it is on such a server.
 #[tokio::test]
 async fn merge_and_group_by_are_named_as_not_served() {
@@ -212,8 +212,7 @@ async fn merge_and_group_by_are_named_as_not_served() {
     assert_eq!(reply.body["error"], "NotImplementedException");
     assert_eq!(
         reply.body["messages"][0],
-        "the sandbox does not serve GET /rest/people/groupBy: only a Twenty server \
-         merges records or groups them"
+        "the sandbox does not serve GET /rest/people/groupBy: only a Twenty server does"
     );
     let reply = env
         .patch(
@@ -222,6 +221,16 @@ async fn merge_and_group_by_are_named_as_not_served() {
         )
         .await;
     assert_eq!(reply.status, 501, "{}", reply.body);
+    let reply = env
+        .post(
+            "/dashboards/3f2a9c4e-0b1d-4e5f-8a7b-6c5d4e3f2a1b/duplicate",
+            json!({}),
+        )
+        .await;
+    assert_eq!(reply.status, 501, "{}", reply.body);
+    assert_eq!(reply.body["error"], "NotImplementedException");
+    // What no catalog offers stays a 404.
+    assert_eq!(env.post("/people/x/y", json!({})).await.status, 404);
     env.sandbox.shutdown().await;
 
     let env = Env::start(catalog(V1)).await;
