@@ -88,16 +88,25 @@ pub fn credentials(globals: &Globals) -> Result<Credentials> {
     Ok(Credentials { url, key })
 }
 
-/// A client for `creds` with the globals' retry, rate and http settings.
+/// A client for `creds` with the globals' retry, rate, timeout and http
+/// settings.
 pub fn client(globals: &Globals, creds: Credentials) -> Result<Client> {
     let mut config = ClientConfig::new(creds.url);
     config.api_key = creds.key;
     config.allow_insecure_http = globals.allow_insecure_http;
     config.rate_limit = globals.rate;
+    if let Some(timeout) = globals.timeout {
+        config.timeout = timeout;
+    }
     if globals.no_retry {
         config.retry = RetryPolicy::none();
     }
-    Client::new(config).map_err(|e| UsageError::new(e.to_string(), e.hint()).into())
+    tracing::debug!(
+        "each attempt waits at most {:.1}s, up to {} attempts",
+        config.timeout.as_secs_f64(),
+        config.retry.max_attempts
+    );
+    Ok(Client::new(config)?)
 }
 
 /// The runtime every command that talks to a server runs on. Two workers:

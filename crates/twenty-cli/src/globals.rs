@@ -7,11 +7,12 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Arg, ArgAction, ArgMatches};
 
 /// Global options that take a value.
-const VALUED: [&str; 7] = [
+const VALUED: [&str; 8] = [
     "profile",
     "api-url",
     "api-key-file",
@@ -19,6 +20,7 @@ const VALUED: [&str; 7] = [
     "format",
     "jq",
     "rate",
+    "timeout",
 ];
 
 /// Global options that are plain switches.
@@ -33,7 +35,7 @@ const SWITCHES: [&str; 6] = [
 
 /// Option names that no field or parameter flag may take, because a global
 /// or a per-command option already has them.
-pub const RESERVED: [&str; 24] = [
+pub const RESERVED: [&str; 25] = [
     "profile",
     "api-url",
     "api-key-file",
@@ -41,6 +43,7 @@ pub const RESERVED: [&str; 24] = [
     "format",
     "jq",
     "rate",
+    "timeout",
     "raw",
     "sandbox",
     "debug",
@@ -184,6 +187,16 @@ pub fn args() -> Vec<Arg> {
             .value_parser(clap::value_parser!(u32).range(1..))
             .help_heading("Global options")
             .help("Send at most N requests per minute (integer)"),
+        Arg::new("timeout")
+            .long("timeout")
+            .value_name("SECONDS")
+            .global(true)
+            .value_parser(parse_timeout)
+            .help_heading("Global options")
+            .help(
+                "Wait at most SECONDS for each attempt's answer; retries may follow \
+                 (number; default 30)",
+            ),
         Arg::new("allow-insecure-http")
             .long("allow-insecure-http")
             .action(ArgAction::SetTrue)
@@ -204,6 +217,24 @@ pub enum Format {
     Table,
     /// Comma-separated values, composites flattened.
     Csv,
+}
+
+/// The longest `--timeout`: a day, far past any useful wait, and small
+/// enough that no duration arithmetic overflows.
+const MAX_TIMEOUT_SECONDS: f64 = 86_400.0;
+
+/// Reads `--timeout SECONDS`: a number above 0, fractions allowed.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| "expected a number of seconds, such as 30 or 2.5".to_string())?;
+    if !(seconds > 0.0 && seconds <= MAX_TIMEOUT_SECONDS) {
+        return Err(format!(
+            "expected more than 0 and at most {MAX_TIMEOUT_SECONDS} seconds"
+        ));
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 /// The global options after parsing.
@@ -234,6 +265,8 @@ pub struct Globals {
     pub no_retry: bool,
     /// `--rate`.
     pub rate: Option<u32>,
+    /// `--timeout`, per attempt; `None` keeps the client's default.
+    pub timeout: Option<Duration>,
     /// `--allow-insecure-http`.
     pub allow_insecure_http: bool,
 }
@@ -265,6 +298,7 @@ impl Globals {
             debug: m.get_flag("debug"),
             no_retry: m.get_flag("no-retry"),
             rate: m.get_one::<u32>("rate").copied(),
+            timeout: m.get_one::<Duration>("timeout").copied(),
             allow_insecure_http: m.get_flag("allow-insecure-http"),
         }
     }
@@ -299,6 +333,15 @@ mod tests {
         assert_eq!(p.schema, Some(PathBuf::from("doc.json")));
         assert_eq!(p.profile.as_deref(), Some("work"));
         assert_eq!(p.words, ["workflow-runs", "update", "{}"]);
+    }
+
+    #[test]
+    fn timeouts_are_positive_seconds() {
+        assert_eq!(parse_timeout("2.5"), Ok(Duration::from_millis(2500)));
+        assert_eq!(parse_timeout("30"), Ok(Duration::from_secs(30)));
+        for bad in ["0", "-1", "abc", "NaN", "inf", "86401", ""] {
+            assert!(parse_timeout(bad).is_err(), "{bad} accepted");
+        }
     }
 
     #[test]

@@ -106,18 +106,89 @@ pub fn report(error: &anyhow::Error) -> i32 {
     }
     if let Some(api) = error.downcast_ref::<twenty_client::Error>() {
         eprintln!("error: {api}");
-        if let Some(hint) = api.hint() {
+        if let Some(hint) = hint_for(api) {
             eprintln!("hint: {hint}");
         }
         return api.exit_code();
     }
-    eprint!("error: {error}");
-    for cause in error.chain().skip(1) {
-        eprint!(": {cause}");
-    }
-    eprintln!();
+    eprintln!("error: {}", chain_text(error.chain()));
     1
 }
+
+/// An error and its causes on one line, `outer: inner: root`.
+///
+/// A cause whose text the line already ends with is left out: some errors
+/// from outside this workspace put their source into their own message as
+/// well, and the user should read each cause once.
+fn chain_text<'a>(chain: impl Iterator<Item = &'a (dyn std::error::Error + 'static)>) -> String {
+    let mut line = String::new();
+    for cause in chain {
+        let text = match cause.downcast_ref::<std::io::Error>() {
+            Some(io) => io_reason(io),
+            None => cause.to_string(),
+        };
+        if line.is_empty() {
+            line = text;
+        } else if !line.to_lowercase().ends_with(&text.to_lowercase()) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+    }
+    line
+}
+
+/// The hint for a client error, in the command's words.
+///
+/// The client's own hints name its configuration (`ClientConfig::timeout`);
+/// a user of `twenty` has flags and variables instead, so the cases that
+/// name a setting are rendered here.
+pub(crate) fn hint_for(error: &twenty_client::Error) -> Option<String> {
+    use twenty_client::{Error, NetworkKind};
+    Some(match error {
+        Error::InsecureHttp { .. } => {
+            "use https://, or pass --allow-insecure-http if the network is trusted".into()
+        }
+        Error::InvalidApiKey { .. }
+        | Error::Auth {
+            key_sent: false, ..
+        } => format!("{KEY_WAYS}; keys are made in Twenty under Settings > APIs & Webhooks"),
+        Error::Auth { .. } => format!(
+            "the key may be mistyped, expired or revoked: {KEY_WAYS}; keys are made in \
+             Twenty under Settings > APIs & Webhooks"
+        ),
+        Error::RateLimited { retry_after, .. } => {
+            let wait = retry_after
+                .map(|d| format!("the server asked to wait {}s; ", d.as_secs()))
+                .unwrap_or_default();
+            format!(
+                "{wait}Twenty allows about 100 requests per minute per workspace: wait a \
+                 minute, or send fewer with --rate N (requests per minute, such as --rate 60)"
+            )
+        }
+        Error::Network {
+            kind: NetworkKind::Timeout,
+            ..
+        } => "the server did not answer in time: try again later, give each attempt longer \
+              with --timeout SECONDS, or send once with --no-retry"
+            .into(),
+        other => return other.hint(),
+    })
+}
+
+/// An I/O error's reason as a cause in our messages: lowercase, like
+/// every message of the command (the OS spells `No such file ...`).
+pub(crate) fn io_reason(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => text,
+    }
+}
+
+/// The ways to give a key, for hints.
+const KEY_WAYS: &str =
+    "set $TWENTY_API_KEY, pass --api-key-file FILE, or save one with `twenty auth login`";
 
 /// The fixed commands, which do not depend on the catalog.
 fn fixed_commands() -> Vec<Command> {

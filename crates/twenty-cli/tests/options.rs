@@ -4,7 +4,34 @@
 
 mod support;
 
-use support::Home;
+use serde_json::json;
+use support::{Counter, Home, KEY, RUN_ID, Recorder, Silent};
+
+fn no_key(run: &support::Run) {
+    for text in [&run.stdout, &run.stderr] {
+        assert!(!text.contains(KEY), "key in output:\n{text}");
+        assert!(!text.contains("secret-part"), "part of the key in:\n{text}");
+    }
+}
+
+/// Exit 2 with every part in stderr and nothing on stdout.
+fn refused(run: &support::Run, parts: &[&str]) {
+    assert_eq!(
+        run.code, 2,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
+    for part in parts {
+        assert!(
+            run.stderr.contains(part),
+            "expected `{part}` in:\n{}",
+            run.stderr
+        );
+    }
+    assert_eq!(run.stdout, "");
+    no_key(run);
+}
 
 #[test]
 fn a_port_in_use_names_its_cause_once() {
@@ -26,4 +53,106 @@ fn a_port_in_use_names_its_cause_once() {
     );
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     drop(taken);
+}
+
+#[test]
+fn timeout_is_per_attempt_validated_and_named_with_the_attempts() {
+    let server = Silent::start();
+    let home = Home::new();
+    let run = home.run_at(
+        &server.url,
+        &[
+            "--timeout",
+            "0.3",
+            "--no-retry",
+            "workflow-runs",
+            "get",
+            RUN_ID,
+        ],
+    );
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    no_key(&run);
+    let mut lines = run.stderr.lines();
+    let error = lines.next().expect("error line");
+    assert!(
+        error.ends_with("failed after 1 attempt: no answer within 0.3s"),
+        "{error}"
+    );
+    let hint = lines.next().expect("hint line");
+    assert!(hint.starts_with("hint: "), "{hint}");
+    assert!(hint.contains("--timeout SECONDS"), "{hint}");
+    assert!(!hint.contains("ClientConfig"), "{hint}");
+
+    // With retries every attempt waits the whole timeout, and the message
+    // says how many there were.
+    let run = home.run_at(&server.url, &["--timeout", "0.1", "people", "list"]);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("failed after 5 attempts: no answer within 0.1s"),
+        "{}",
+        run.stderr
+    );
+
+    let counter = Counter::start();
+    for bad in ["0", "-1", "abc", "1e9", "NaN"] {
+        let flag = format!("--timeout={bad}");
+        let run = home.run_at(&counter.url, &[&flag, "people", "list"]);
+        assert_eq!(run.code, 2, "{bad}: {}", run.stderr);
+        assert!(
+            run.stderr
+                .contains(&format!("invalid value '{bad}' for '--timeout <SECONDS>'")),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(counter.connections_made(), 0);
+}
+
+#[test]
+fn hints_name_the_commands_flags_not_the_librarys_settings() {
+    let home = Home::new();
+    let insecure = home.run_at("http://crm.example.com", &["people", "list"]);
+    refused(
+        &insecure,
+        &["hint: use https://, or pass --allow-insecure-http if the network is trusted"],
+    );
+
+    let limited = Recorder::start(|_| {
+        (
+            429,
+            json!({"statusCode": 429, "error": "TooManyRequestsException",
+                   "messages": ["Too many requests"]}),
+        )
+    });
+    let limited = home.run_at(&limited.url, &["--no-retry", "people", "list"]);
+    assert_eq!(limited.code, 5, "{}", limited.stderr);
+    assert!(
+        limited.stderr.contains("send fewer with --rate N"),
+        "{}",
+        limited.stderr
+    );
+
+    let rejected = Recorder::start(|_| {
+        (
+            401,
+            json!({"statusCode": 401, "error": "UNAUTHENTICATED", "messages": ["Token invalid."]}),
+        )
+    });
+    let rejected = home.run_at(&rejected.url, &["people", "list"]);
+    assert_eq!(rejected.code, 3, "{}", rejected.stderr);
+    assert!(
+        rejected.stderr.contains(
+            "$TWENTY_API_KEY, pass --api-key-file FILE, or save one with `twenty auth login`"
+        ),
+        "{}",
+        rejected.stderr
+    );
+
+    for run in [&insecure, &limited, &rejected] {
+        for library in ["ClientConfig", "rate_limit", "allow_insecure_http"] {
+            assert!(!run.stderr.contains(library), "{}", run.stderr);
+        }
+        no_key(run);
+    }
 }
