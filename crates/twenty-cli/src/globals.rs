@@ -11,6 +11,9 @@ use std::time::Duration;
 
 use clap::{Arg, ArgAction, ArgMatches};
 
+use crate::UsageError;
+use crate::config;
+
 /// Global options that take a value.
 const VALUED: [&str; 8] = [
     "profile",
@@ -240,8 +243,11 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
 /// The global options after parsing.
 #[derive(Debug, Clone)]
 pub struct Globals {
-    /// `--profile`, else `$TWENTY_PROFILE`, else `default`.
+    /// `--profile`, else `$TWENTY_PROFILE`, else `default`; a checked name.
     pub profile: String,
+    /// Whether the profile was named (by `--profile` or `$TWENTY_PROFILE`)
+    /// rather than the default; a named profile must exist.
+    pub profile_named: bool,
     /// `--api-url`.
     pub api_url: Option<String>,
     /// `--api-key-file`.
@@ -273,20 +279,20 @@ pub struct Globals {
 
 impl Globals {
     /// Reads the globals from the root matches (clap copies global values
-    /// into every subcommand's matches, so any level works).
-    pub fn from_matches(m: &ArgMatches) -> Self {
+    /// into every subcommand's matches, so any level works). Fails on a
+    /// profile name that is not safe to put in a file name.
+    pub fn from_matches(m: &ArgMatches) -> Result<Self, UsageError> {
         let format = match m.get_one::<String>("format").map(String::as_str) {
             Some("jsonl") => Format::Jsonl,
             Some("table") => Format::Table,
             Some("csv") => Format::Csv,
             _ => Format::Json,
         };
-        Self {
-            profile: m
-                .get_one::<String>("profile")
-                .cloned()
-                .or_else(|| std::env::var("TWENTY_PROFILE").ok())
-                .unwrap_or_else(|| crate::config::DEFAULT_PROFILE.to_string()),
+        let profile =
+            config::ProfileName::choose(m.get_one::<String>("profile").map(String::as_str))?;
+        Ok(Self {
+            profile: profile.name,
+            profile_named: profile.named,
             api_url: m.get_one::<String>("api-url").cloned(),
             api_key_file: m.get_one::<String>("api-key-file").map(PathBuf::from),
             schema: m.get_one::<String>("schema").map(PathBuf::from),
@@ -300,7 +306,7 @@ impl Globals {
             rate: m.get_one::<u32>("rate").copied(),
             timeout: m.get_one::<Duration>("timeout").copied(),
             allow_insecure_http: m.get_flag("allow-insecure-http"),
-        }
+        })
     }
 }
 

@@ -335,15 +335,14 @@ pub fn find_object<'c>(
 
 fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
     let pre = globals::prescan(&args);
+    // Checked before anything reads a file named after the profile.
+    let profile = config::ProfileName::choose(pre.profile.as_deref())?;
     let first = pre.words.first().map(String::as_str);
 
     // `auth` needs no catalog; everything else may name a resource.
     let catalog = match first {
         Some("auth") => None,
-        _ => Some(context::load_catalog(
-            pre.schema.as_deref(),
-            pre.profile.as_deref(),
-        )?),
+        _ => Some(context::load_catalog(pre.schema.as_deref(), &profile)?),
     };
 
     let mut root = root_command(catalog.as_ref(), first, first == Some("completions"));
@@ -362,7 +361,7 @@ fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
             return Ok(e.exit_code());
         }
     };
-    let globals = globals::Globals::from_matches(&matches);
+    let globals = globals::Globals::from_matches(&matches)?;
 
     let Some((name, sub)) = matches.subcommand() else {
         return Ok(2);
