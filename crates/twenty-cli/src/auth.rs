@@ -6,7 +6,7 @@ use std::io::Read;
 use anyhow::{Context as _, Result};
 use clap::{ArgMatches, Command};
 use twenty_client::{Client, ClientConfig, Request};
-use twenty_core::Method;
+use twenty_core::{Catalog, Method};
 
 use crate::UsageError;
 use crate::config::{self, ConfigFile, Profile};
@@ -34,10 +34,15 @@ pub fn command() -> Command {
         )
 }
 
-/// Runs an `auth` subcommand.
-pub fn run(globals: &Globals, m: &ArgMatches) -> Result<i32> {
+/// Runs an `auth` subcommand. `catalog` is the one in use with
+/// `--sandbox` (it decides which store `auth status` reports on).
+pub fn run(globals: &Globals, catalog: Option<Catalog>, m: &ArgMatches) -> Result<i32> {
     match m.subcommand() {
         Some(("login", _)) => login(globals),
+        Some(("status", _)) if globals.sandbox => sandbox_status(
+            globals,
+            catalog.unwrap_or_else(twenty_core::builtin::standard),
+        ),
         Some(("status", _)) => status(globals),
         Some(("logout", _)) => logout(globals),
         _ => Ok(2),
@@ -114,6 +119,35 @@ fn status(globals: &Globals) -> Result<i32> {
     context::init_logging(globals);
     let runtime = context::runtime()?;
     runtime.block_on(check(&client, "companies"))
+}
+
+/// `auth status --sandbox`: the embedded sandbox that `--sandbox` commands
+/// use, started for the check.
+fn sandbox_status(globals: &Globals, catalog: Catalog) -> Result<i32> {
+    let store = crate::sandbox::persistent_store(&catalog)?;
+    // Any object the catalog has will do; a document without companies is
+    // possible with --schema.
+    let probe = catalog
+        .object("companies")
+        .or_else(|| catalog.objects.first())
+        .map(|o| o.plural.clone())
+        .unwrap_or_else(|| "companies".into());
+    context::init_logging(globals);
+    let runtime = context::runtime()?;
+    runtime.block_on(async {
+        let (client, sandbox) = context::connect(globals, &catalog).await?;
+        let result = async {
+            outln!("sandbox: embedded, records in {}", store.display())?;
+            outln!("url: {} (only while a command runs)", client.base_url())?;
+            outln!("key: set")?;
+            check(&client, &probe).await
+        }
+        .await;
+        if let Some(sandbox) = sandbox {
+            sandbox.shutdown().await;
+        }
+        result
+    })
 }
 
 /// One record of `plural`: the cheapest call that needs the key.

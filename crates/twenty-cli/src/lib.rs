@@ -339,10 +339,19 @@ fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
     let profile = config::ProfileName::choose(pre.profile.as_deref())?;
     let first = pre.words.first().map(String::as_str);
 
-    // `auth` needs no catalog; everything else may name a resource.
-    let catalog = match first {
-        Some("auth") => None,
-        _ => Some(context::load_catalog(pre.schema.as_deref(), &profile)?),
+    let second = pre.words.get(1).map(String::as_str);
+
+    // `auth` needs no catalog unless it reports on the sandbox, and
+    // `schema fetch` replaces the cached one (which may be unreadable).
+    let needs_catalog = match (first, second) {
+        (Some("auth"), _) => pre.sandbox,
+        (Some("schema"), Some("fetch")) => false,
+        _ => true,
+    };
+    let catalog = if needs_catalog {
+        Some(context::load_catalog(pre.schema.as_deref(), &profile)?)
+    } else {
+        None
     };
 
     let mut root = root_command(catalog.as_ref(), first, first == Some("completions"));
@@ -366,8 +375,9 @@ fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
     let Some((name, sub)) = matches.subcommand() else {
         return Ok(2);
     };
+    check_sandbox_use(&globals, name, sub)?;
     match name {
-        "auth" => auth::run(&globals, sub),
+        "auth" => auth::run(&globals, catalog, sub),
         "schema" => schema::run(&globals, catalog_or_builtin(catalog), sub),
         "sandbox" => sandbox::run(&globals, catalog_or_builtin(catalog), sub),
         "completions" => {
@@ -416,6 +426,61 @@ fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
             verbs::run(&globals, &catalog, Some(object), op, &command, verb_matches)
         }
     }
+}
+
+/// `--sandbox` stands in for the server, URL and key of a command. Where
+/// that cannot mean anything (a command that saves credentials, runs its
+/// own sandbox, or would cache the sandbox's document as a workspace's),
+/// or where a flag gives a URL or key the sandbox would ignore, the run is
+/// refused rather than quietly doing something else.
+fn check_sandbox_use(
+    globals: &globals::Globals,
+    name: &str,
+    sub: &clap::ArgMatches,
+) -> Result<(), UsageError> {
+    if !globals.sandbox {
+        return Ok(());
+    }
+    let flags = [
+        (globals.api_url.is_some(), "--api-url"),
+        (globals.api_key_file.is_some(), "--api-key-file"),
+    ];
+    if let Some((_, flag)) = flags.iter().find(|(given, _)| *given) {
+        return Err(UsageError::new(
+            format!(
+                "--sandbox and {flag} cannot be used together: the sandbox has its own url and key"
+            ),
+            Some(format!(
+                "drop --sandbox to use a server, or drop {flag} to use the local sandbox"
+            )),
+        ));
+    }
+    let (command, why, hint) = match (name, sub.subcommand_name()) {
+        ("auth", Some(verb @ ("login" | "logout"))) => (
+            format!("auth {verb}"),
+            "it saves or removes a profile's credentials, and the sandbox needs none",
+            "`twenty --sandbox auth status` shows the sandbox's url and store".to_string(),
+        ),
+        ("schema", Some("fetch")) => (
+            "schema fetch".to_string(),
+            "it caches a workspace's schema for a profile, and the sandbox serves the \
+             catalog in use already",
+            "`twenty --sandbox schema objects` lists what it serves; to cache a sandbox's \
+             document, run `twenty sandbox serve`, save its url with `twenty auth login \
+             --profile local --api-url URL` and run `twenty --profile local schema fetch`"
+                .to_string(),
+        ),
+        ("sandbox", _) => (
+            "sandbox serve".to_string(),
+            "it runs a sandbox of its own",
+            "drop --sandbox".to_string(),
+        ),
+        _ => return Ok(()),
+    };
+    Err(UsageError::new(
+        format!("--sandbox does not apply to `twenty {command}`: {why}"),
+        Some(hint),
+    ))
 }
 
 fn catalog_or_builtin(catalog: Option<Catalog>) -> Catalog {

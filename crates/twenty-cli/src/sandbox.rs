@@ -185,17 +185,23 @@ pub fn parse_rate_limit(text: &str) -> Result<RateLimit, UsageError> {
     })
 }
 
+/// The store `--sandbox` keeps in the data dir.
+pub fn persistent_store(_catalog: &Catalog) -> Result<PathBuf> {
+    Ok(config::data_dir()?.join("sandbox").join("sandbox.db"))
+}
+
 /// Starts the persistent sandbox of the data dir on a free loopback port,
-/// seeded with demo records when it is new.
+/// seeded with demo records when its store is new.
 pub async fn start_persistent(catalog: Catalog) -> Result<Sandbox> {
-    let dir = config::data_dir()?.join("sandbox");
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("failed to create `{}`", dir.display()))?;
-    let db = dir.join("sandbox.db");
+    let db = persistent_store(&catalog)?;
+    if let Some(dir) = db.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("failed to create `{}`", dir.display()))?;
+    }
     let mut config = SandboxConfig::new(catalog);
     config.seed = if db.exists() { Seed::Empty } else { Seed::Demo };
+    tracing::debug!("starting the sandbox with the store {}", db.display());
     config.storage = Storage::File(db);
-    tracing::debug!("starting the sandbox kept in {}", dir.display());
     Sandbox::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .context("failed to start the sandbox")

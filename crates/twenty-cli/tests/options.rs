@@ -33,6 +33,88 @@ fn refused(run: &support::Run, parts: &[&str]) {
     no_key(run);
 }
 
+/// Runs `args` with a URL and a key in the environment, as a user with
+/// credentials set up would.
+fn run_with_env(home: &Home, url: &str, args: &[&str]) -> support::Run {
+    support::Run::from(
+        home.command()
+            .env("TWENTY_API_URL", url)
+            .env("TWENTY_API_KEY", KEY)
+            .args(args)
+            .output()
+            .expect("run"),
+    )
+}
+
+#[test]
+fn sandbox_is_refused_where_it_cannot_apply() {
+    let counter = Counter::start();
+    let home = Home::new();
+    let key = home.key_file();
+    let key = key.to_str().expect("utf-8");
+
+    let run = run_with_env(&home, &counter.url, &["--sandbox", "schema", "fetch"]);
+    refused(
+        &run,
+        &[
+            "--sandbox does not apply to `twenty schema fetch`",
+            "hint: `twenty --sandbox schema objects`",
+        ],
+    );
+    assert!(!home.path().join("config/schemas").exists());
+
+    refused(
+        &run_with_env(&home, &counter.url, &["--sandbox", "auth", "login"]),
+        &["--sandbox does not apply to `twenty auth login`"],
+    );
+    refused(
+        &run_with_env(&home, &counter.url, &["auth", "logout", "--sandbox"]),
+        &["--sandbox does not apply to `twenty auth logout`"],
+    );
+    refused(
+        &run_with_env(
+            &home,
+            &counter.url,
+            &["--sandbox", "sandbox", "serve", "--memory"],
+        ),
+        &["--sandbox does not apply to `twenty sandbox serve`"],
+    );
+    assert!(!home.path().join("config/config.json").exists());
+
+    for (flag, value) in [("--api-url", counter.url.as_str()), ("--api-key-file", key)] {
+        let run = home.run(&["--sandbox", flag, value, "people", "list"]);
+        refused(
+            &run,
+            &[&format!("--sandbox and {flag} cannot be used together")],
+        );
+    }
+    assert!(
+        !home.path().join("data").exists(),
+        "a refused run started a sandbox"
+    );
+    assert_eq!(counter.connections_made(), 0);
+}
+
+#[test]
+fn auth_status_with_sandbox_reports_on_the_embedded_sandbox() {
+    let counter = Counter::start();
+    let home = Home::new();
+    let run = run_with_env(&home, &counter.url, &["--sandbox", "auth", "status"]);
+    run.assert_ok();
+    let store = home.path().join("data/sandbox/sandbox.db");
+    let mut lines = run.stdout.lines();
+    assert_eq!(
+        lines.next(),
+        Some(format!("sandbox: embedded, records in {}", store.display()).as_str())
+    );
+    let url = lines.next().expect("url line");
+    assert!(url.starts_with("url: http://127.0.0.1:"), "{url}");
+    assert_eq!(lines.next(), Some("key: set"));
+    assert_eq!(lines.next(), Some("check: ok"));
+    assert!(store.exists());
+    assert_eq!(counter.connections_made(), 0);
+}
+
 #[test]
 fn a_port_in_use_names_its_cause_once() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
