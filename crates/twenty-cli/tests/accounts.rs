@@ -757,3 +757,101 @@ fn login_applies_the_plain_http_rule_unless_told_otherwise() {
     let run = home.run(&["--api-url", far, "workflow-runs", "get", RUN_ID]);
     refused(&run, &["plain http"]);
 }
+
+#[test]
+fn the_sandbox_refuses_a_key_no_client_could_send() {
+    let home = Home::new();
+    for key in ["other key", "tab\tkey", "clé"] {
+        let run = home.run(&["sandbox", "serve", "--memory", "--api-key", key]);
+        refused(&run, &["--api-key is a key no client could send"]);
+        assert!(!run.stderr.contains(key), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn a_sandbox_on_a_network_address_needs_its_own_key_and_says_how_to_reach_it() {
+    let home = Home::new();
+    let run = home.run(&["sandbox", "serve", "--memory", "--host", "0.0.0.0"]);
+    refused(
+        &run,
+        &[
+            "--host 0.0.0.0 lets other machines reach the sandbox",
+            "--api-key",
+        ],
+    );
+    let run = home.run(&[
+        "sandbox",
+        "serve",
+        "--memory",
+        "--host",
+        "0.0.0.0",
+        "--api-key",
+        twenty_sandbox::DEFAULT_API_KEY,
+    ]);
+    refused(
+        &run,
+        &["needs a key of its own", "the default key is public"],
+    );
+
+    let mut child = home
+        .command()
+        .args([
+            "sandbox",
+            "serve",
+            "--memory",
+            "--seed",
+            "empty",
+            "--host",
+            "0.0.0.0",
+            "--api-key",
+            "net-key-1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("url line");
+    let url = first.trim().strip_prefix("url: ").expect("url").to_string();
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut told = String::new();
+    for line in (&mut stderr).lines() {
+        let line = line.expect("stderr line");
+        told.push_str(&line);
+        told.push('\n');
+        if line == "serving until Ctrl-C" {
+            break;
+        }
+    }
+    let out = home
+        .command()
+        .env("TWENTY_API_URL", &url)
+        .env("TWENTY_API_KEY", "net-key-1")
+        .args(["workflow-runs", "list", "--format", "jsonl"])
+        .output()
+        .expect("run");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let port = url.rsplit(':').next().expect("port");
+    assert!(
+        told.starts_with(&format!("warning: the sandbox listens on 0.0.0.0:{port}")),
+        "{told}"
+    );
+    assert!(
+        told.contains(&format!("from this machine: --api-url {url}\n")),
+        "{told}"
+    );
+    assert!(
+        told.contains(&format!(":{port} --allow-insecure-http\n")),
+        "{told}"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
