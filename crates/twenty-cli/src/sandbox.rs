@@ -2,7 +2,7 @@
 //! persistent one `--sandbox` starts in-process for a single command.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
@@ -47,7 +47,10 @@ pub fn command() -> Command {
                         .long("data-dir")
                         .value_name("DIR")
                         .conflicts_with("memory")
-                        .help("Keep records in DIR/sandbox.db (path; default the data dir's sandbox folder)"),
+                        .help(
+                            "Keep records in DIR, one store per catalog (path; default the \
+                             data dir's sandbox folder)",
+                        ),
                 )
                 .arg(
                     Arg::new("memory")
@@ -155,7 +158,7 @@ pub fn run(_globals: &Globals, catalog: Catalog, m: &ArgMatches) -> Result<i32> 
         };
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("failed to create `{}`", dir.display()))?;
-        config.storage = Storage::File(dir.join("sandbox.db"));
+        config.storage = Storage::File(store_file(&dir, &config.catalog)?);
     }
     config.seed = match m.get_one::<String>("seed").map(String::as_str) {
         Some("empty") => Seed::Empty,
@@ -262,6 +265,31 @@ fn network_address(v6: bool) -> Option<IpAddr> {
     (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
 }
 
+/// The store for `catalog` in `dir`. Each catalog has its own, so records
+/// written under one document (a 2026 enum value, a custom object) never
+/// show up under another. The built-in model keeps `sandbox.db`, the name
+/// from before stores were per catalog, so existing sandboxes keep their
+/// records; any other catalog gets `sandbox-<fingerprint>.db`.
+pub fn store_file(dir: &Path, catalog: &Catalog) -> Result<PathBuf> {
+    if *catalog == twenty_core::builtin::standard() {
+        return Ok(dir.join("sandbox.db"));
+    }
+    let bytes = serde_json::to_vec(catalog).context("failed to fingerprint the catalog")?;
+    Ok(dir.join(format!("sandbox-{:016x}.db", fingerprint(&bytes))))
+}
+
+/// FNV-1a over `bytes`. A store's name must stay the same across builds
+/// and platforms, which std's hasher does not promise; this names files,
+/// so it need not resist anyone choosing collisions.
+fn fingerprint(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in bytes {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
 /// `100/60s`, `100/1m`, `5/1h` or `100/60` (seconds).
 pub fn parse_rate_limit(text: &str) -> Result<RateLimit, UsageError> {
     let invalid = || {
@@ -296,9 +324,9 @@ pub fn parse_rate_limit(text: &str) -> Result<RateLimit, UsageError> {
     })
 }
 
-/// The store `--sandbox` keeps in the data dir.
-pub fn persistent_store(_catalog: &Catalog) -> Result<PathBuf> {
-    Ok(config::data_dir()?.join("sandbox").join("sandbox.db"))
+/// The store `--sandbox` keeps for `catalog` in the data dir.
+pub fn persistent_store(catalog: &Catalog) -> Result<PathBuf> {
+    store_file(&config::data_dir()?.join("sandbox"), catalog)
 }
 
 /// Starts the persistent sandbox of the data dir on a free loopback port,
@@ -311,7 +339,12 @@ pub async fn start_persistent(catalog: Catalog) -> Result<Sandbox> {
     }
     let mut config = SandboxConfig::new(catalog);
     config.seed = if db.exists() { Seed::Empty } else { Seed::Demo };
-    tracing::debug!("starting the sandbox with the store {}", db.display());
+    tracing::debug!(
+        "starting the sandbox with the store {} ({} objects{})",
+        db.display(),
+        config.catalog.objects.len(),
+        if db.exists() { "" } else { ", new" }
+    );
     config.storage = Storage::File(db);
     Sandbox::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
@@ -333,6 +366,20 @@ mod tests {
         );
         assert!(parse_rate_limit("x/1m").is_err());
         assert!(parse_rate_limit("5/1d").is_err());
+    }
+
+    #[test]
+    fn each_catalog_has_its_own_store_and_the_built_in_keeps_the_old_name() {
+        let dir = Path::new("/data/sandbox");
+        let builtin = twenty_core::builtin::standard();
+        assert_eq!(store_file(dir, &builtin).unwrap(), dir.join("sandbox.db"));
+        let mut other = builtin.clone();
+        other.objects.truncate(3);
+        let name = store_file(dir, &other).unwrap();
+        assert_ne!(name, dir.join("sandbox.db"));
+        assert_eq!(store_file(dir, &other).unwrap(), name);
+        other.objects.truncate(2);
+        assert_ne!(store_file(dir, &other).unwrap(), name);
     }
 
     #[test]

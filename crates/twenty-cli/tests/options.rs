@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::json;
-use support::{Counter, Home, KEY, RUN_ID, Recorder, Silent};
+use support::{Counter, Home, KEY, RUN_ID, Recorder, Silent, spec_2026};
 
 fn no_key(run: &support::Run) {
     for text in [&run.stdout, &run.stderr] {
@@ -116,28 +116,6 @@ fn auth_status_with_sandbox_reports_on_the_embedded_sandbox() {
 }
 
 #[test]
-fn a_port_in_use_names_its_cause_once() {
-    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = taken.local_addr().expect("addr").port().to_string();
-    let home = Home::new();
-    let run = home.run(&["sandbox", "serve", "--memory", "--port", &port]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    let expected = format!("error: failed to start the sandbox: failed to bind 127.0.0.1:{port}: ");
-    assert!(run.stderr.starts_with(&expected), "{}", run.stderr);
-    assert_eq!(
-        run.stderr
-            .to_lowercase()
-            .matches("address already in use")
-            .count(),
-        1,
-        "{}",
-        run.stderr
-    );
-    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
-    drop(taken);
-}
-
-#[test]
 fn timeout_is_per_attempt_validated_and_named_with_the_attempts() {
     let server = Silent::start();
     let home = Home::new();
@@ -237,4 +215,98 @@ fn hints_name_the_commands_flags_not_the_librarys_settings() {
         }
         no_key(run);
     }
+}
+
+#[test]
+fn a_port_in_use_names_its_cause_once() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let home = Home::new();
+    let run = home.run(&["sandbox", "serve", "--memory", "--port", &port]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let expected = format!("error: failed to start the sandbox: failed to bind 127.0.0.1:{port}: ");
+    assert!(run.stderr.starts_with(&expected), "{}", run.stderr);
+    assert_eq!(
+        run.stderr
+            .to_lowercase()
+            .matches("address already in use")
+            .count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    drop(taken);
+}
+
+#[test]
+fn each_catalog_keeps_its_own_sandbox_store() {
+    let home = Home::new();
+    let doc = spec_2026();
+    let doc = doc.to_str().expect("utf-8");
+
+    let run = home.run(&[
+        "--sandbox",
+        "--schema",
+        doc,
+        "--debug",
+        "workflow-runs",
+        "create",
+        "--name",
+        "Queued",
+        "--status",
+        "ENQUEUED",
+    ]);
+    run.assert_ok();
+    let dir = home.path().join("data/sandbox");
+    let store = std::fs::read_dir(&dir)
+        .expect("sandbox dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .find(|name| name.starts_with("sandbox-") && name.ends_with(".db"))
+        .expect("a store for the 2026 catalog");
+    assert!(
+        run.stderr.contains(&format!(
+            "starting the sandbox with the store {}",
+            dir.join(&store).display()
+        )),
+        "{}",
+        run.stderr
+    );
+
+    // The built-in catalog has its own store, where the 2026 value is not.
+    let run = home.run(&[
+        "--sandbox",
+        "-v",
+        "workflow-runs",
+        "list",
+        "--format",
+        "jsonl",
+    ]);
+    run.assert_ok();
+    assert!(
+        run.stderr.contains(&format!(
+            "starting the sandbox with the store {}",
+            dir.join("sandbox.db").display()
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("ENQUEUED"), "{}", run.stdout);
+    assert!(!run.stdout.contains("Queued"), "{}", run.stdout);
+
+    // The 2026 store kept its record.
+    let run = home.run(&[
+        "--sandbox",
+        "--schema",
+        doc,
+        "workflow-runs",
+        "list",
+        "--filter",
+        "name[eq]:\"Queued\"",
+        "--format",
+        "jsonl",
+    ]);
+    run.assert_ok();
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+    assert!(run.stdout.contains("ENQUEUED"), "{}", run.stdout);
 }
