@@ -337,9 +337,14 @@ fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
     let pre = globals::prescan(&args);
     // Checked before anything reads a file named after the profile.
     let profile = config::ProfileName::choose(pre.profile.as_deref())?;
-    let first = pre.words.first().map(String::as_str);
-
-    let second = pre.words.get(1).map(String::as_str);
+    // `twenty help people list` needs the same tree as
+    // `twenty people list --help`: the words after `help` name it.
+    let words = match pre.words.split_first() {
+        Some((help, rest)) if help == "help" => rest,
+        _ => &pre.words[..],
+    };
+    let first = words.first().map(String::as_str);
+    let second = words.get(1).map(String::as_str);
 
     // `auth` needs no catalog unless it reports on the sandbox, and
     // `schema fetch` replaces the cached one (which may be unreadable).
@@ -354,12 +359,11 @@ fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
         None
     };
 
-    let mut root = root_command(catalog.as_ref(), first, first == Some("completions"));
+    let full = pre.words.first().map(String::as_str) == Some("completions");
+    let mut root = root_command(catalog.as_ref(), first, full);
     if first == Some("call") {
         if let Some(catalog) = catalog.as_ref() {
-            root = root.mut_subcommand("call", |_| {
-                commands::call_command(catalog, pre.words.get(1).map(String::as_str))
-            });
+            root = root.mut_subcommand("call", |_| commands::call_command(catalog, second));
         }
     }
     let argv = std::iter::once(OsString::from("twenty")).chain(args);

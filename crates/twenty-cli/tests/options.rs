@@ -218,6 +218,46 @@ fn hints_name_the_commands_flags_not_the_librarys_settings() {
 }
 
 #[test]
+fn help_works_for_any_resource_and_verb() {
+    let home = Home::new();
+    let run = home.run(&["help", "people", "list"]);
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("Usage: twenty people list [OPTIONS]"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stdout, home.run(&["people", "list", "--help"]).stdout);
+
+    let run = home.run(&["help", "workflow-runs"]);
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("Usage: twenty workflow-runs"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("update"), "{}", run.stdout);
+
+    let run = home.run(&["help", "call", "findManyPeople"]);
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("Usage: twenty call findManyPeople"),
+        "{}",
+        run.stdout
+    );
+
+    let run = home.run(&["help", "auth", "login"]);
+    run.assert_ok();
+    let run = home.run(&["help", "people", "nosuch"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("unrecognized subcommand 'nosuch'"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn a_port_in_use_names_its_cause_once() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = taken.local_addr().expect("addr").port().to_string();
