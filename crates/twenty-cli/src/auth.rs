@@ -3,10 +3,10 @@
 
 use std::io::Read;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use clap::{ArgMatches, Command};
-use twenty_client::Request;
-use twenty_core::Method;
+use twenty_client::{Client, ClientConfig, Request};
+use twenty_core::{Catalog, Method};
 
 use crate::UsageError;
 use crate::config::{self, ConfigFile, Profile};
@@ -28,13 +28,21 @@ pub fn command() -> Command {
                 "Show the URL in use and whether a key is set, and check them with one request",
             ),
         )
-        .subcommand(Command::new("logout").about("Remove the profile's saved URL and key"))
+        .subcommand(
+            Command::new("logout")
+                .about("Remove the profile's saved URL and key and its cached schema"),
+        )
 }
 
-/// Runs an `auth` subcommand.
-pub fn run(globals: &Globals, m: &ArgMatches) -> Result<i32> {
+/// Runs an `auth` subcommand. `catalog` is the one in use with
+/// `--sandbox` (it decides which store `auth status` reports on).
+pub fn run(globals: &Globals, catalog: Option<Catalog>, m: &ArgMatches) -> Result<i32> {
     match m.subcommand() {
         Some(("login", _)) => login(globals),
+        Some(("status", _)) if globals.sandbox => sandbox_status(
+            globals,
+            catalog.unwrap_or_else(twenty_core::builtin::standard),
+        ),
         Some(("status", _)) => status(globals),
         Some(("logout", _)) => logout(globals),
         _ => Ok(2),
@@ -48,55 +56,105 @@ fn login(globals: &Globals) -> Result<i32> {
             Some("such as `twenty auth login --api-url https://crm.example.com --api-key-file key.txt`".into()),
         )
     })?;
-    let key = match &globals.api_key_file {
-        Some(path) => config::read_key_file(path)?,
+    // The URL is checked as every later command will check it, so that a
+    // profile is never saved that no command could use.
+    let (url, insecure) = match checked_url(&url, false) {
+        Ok(url) => (url, false),
+        Err(twenty_client::Error::InsecureHttp { .. }) if globals.allow_insecure_http => {
+            (checked_url(&url, true)?, true)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let (raw, source) = match &globals.api_key_file {
+        Some(path) => (
+            config::read_key_file(path)?,
+            format!("the API key file `{}`", path.display()),
+        ),
         None => {
             eprintln!("reading the API key from stdin");
             let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text)?;
-            config::clean_key(&text)
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("failed to read the API key from stdin")?;
+            (config::clean_key(&text), "stdin".to_string())
         }
     };
     // Refuse a key that could not be sent, before saving it.
-    twenty_client::ApiKey::new(&key).map_err(|e| UsageError::new(e.to_string(), None))?;
+    let key = context::api_key(&raw, &source)?;
 
     let mut file = ConfigFile::load()?;
     file.profiles.insert(
         globals.profile.clone(),
         Profile {
-            api_url: Some(url),
-            api_key: Some(key),
+            api_url: Some(url.clone()),
+            api_key: Some(key.expose().to_string()),
+            allow_insecure_http: insecure,
         },
     );
     let path = file.save()?;
+    if insecure {
+        eprintln!(
+            "warning: profile `{}` sends its key over plain http to {url}, as \
+             --allow-insecure-http asked",
+            globals.profile
+        );
+    }
     eprintln!("saved profile `{}` in {}", globals.profile, path.display());
     Ok(0)
+}
+
+/// `url` normalized as the client will use it, or why it cannot be.
+fn checked_url(url: &str, allow_insecure_http: bool) -> Result<String, twenty_client::Error> {
+    let mut config = ClientConfig::new(url);
+    config.allow_insecure_http = allow_insecure_http;
+    Ok(Client::new(config)?.base_url().to_string())
 }
 
 fn status(globals: &Globals) -> Result<i32> {
     let creds = context::credentials(globals)?;
     outln!("profile: {}", globals.profile)?;
     outln!("url: {}", creds.url)?;
-    outln!(
-        "key: {}",
-        if creds.key.is_some() {
-            "set"
-        } else {
-            "not set"
-        }
-    )?;
-    let has_key = creds.key.is_some();
+    outln!("key: set")?;
     let client = context::client(globals, creds)?;
-
-    // One record of a standard object is the cheapest call that needs the
-    // key.
     context::init_logging(globals);
     let runtime = context::runtime()?;
-    let checked = runtime.block_on(async {
-        client
-            .send(Request::new(Method::Get, "/companies").query("limit", "1"))
-            .await
-    });
+    runtime.block_on(check(&client, "companies"))
+}
+
+/// `auth status --sandbox`: the embedded sandbox that `--sandbox` commands
+/// use, started for the check.
+fn sandbox_status(globals: &Globals, catalog: Catalog) -> Result<i32> {
+    let store = crate::sandbox::persistent_store(&catalog)?;
+    // Any object the catalog has will do; a document without companies is
+    // possible with --schema.
+    let probe = catalog
+        .object("companies")
+        .or_else(|| catalog.objects.first())
+        .map(|o| o.plural.clone())
+        .unwrap_or_else(|| "companies".into());
+    context::init_logging(globals);
+    let runtime = context::runtime()?;
+    runtime.block_on(async {
+        let (client, sandbox) = context::connect(globals, &catalog).await?;
+        let result = async {
+            outln!("sandbox: embedded, records in {}", store.display())?;
+            outln!("url: {} (only while a command runs)", client.base_url())?;
+            outln!("key: set")?;
+            check(&client, &probe).await
+        }
+        .await;
+        if let Some(sandbox) = sandbox {
+            sandbox.shutdown().await;
+        }
+        result
+    })
+}
+
+/// One record of `plural`: the cheapest call that needs the key.
+async fn check(client: &Client, plural: &str) -> Result<i32> {
+    let checked = client
+        .send(Request::new(Method::Get, format!("/{plural}")).query("limit", "1"))
+        .await;
     match checked {
         Ok(_) => {
             outln!("check: ok")?;
@@ -104,9 +162,6 @@ fn status(globals: &Globals) -> Result<i32> {
         }
         Err(error) => {
             outln!("check: failed")?;
-            if !has_key {
-                eprintln!("hint: no key is set; run `twenty auth login` or set TWENTY_API_KEY");
-            }
             Err(error.into())
         }
     }
@@ -114,11 +169,19 @@ fn status(globals: &Globals) -> Result<i32> {
 
 fn logout(globals: &Globals) -> Result<i32> {
     let mut file = ConfigFile::load()?;
-    if file.profiles.remove(&globals.profile).is_none() {
-        eprintln!("profile `{}` was not saved", globals.profile);
-        return Ok(0);
+    let saved = file.profiles.remove(&globals.profile).is_some();
+    if saved {
+        file.save()?;
     }
-    file.save()?;
-    eprintln!("removed profile `{}`", globals.profile);
+    // The cached schema goes too: it describes the workspace of the
+    // credentials just removed, and commands would go on using it.
+    let cached = config::remove_schema_cache(&globals.profile)?;
+    let name = &globals.profile;
+    match (saved, cached) {
+        (true, true) => eprintln!("removed profile `{name}` and its cached schema"),
+        (true, false) => eprintln!("removed profile `{name}`"),
+        (false, true) => eprintln!("removed the schema cached for profile `{name}`"),
+        (false, false) => eprintln!("profile `{name}` was not saved"),
+    }
     Ok(0)
 }

@@ -13,8 +13,66 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::UsageError;
+
 /// The profile used when neither `--profile` nor `TWENTY_PROFILE` names one.
 pub const DEFAULT_PROFILE: &str = "default";
+
+/// The longest profile name; names become file names.
+const MAX_PROFILE_NAME: usize = 64;
+
+/// The profile a run uses, with a name that is safe in a file name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileName {
+    /// The name.
+    pub name: String,
+    /// Whether the user named it (`--profile` or `TWENTY_PROFILE`) rather
+    /// than falling back to [`DEFAULT_PROFILE`]; a named profile other
+    /// than `default` must have been saved.
+    pub named: bool,
+}
+
+impl ProfileName {
+    /// `flag` (the value of `--profile`), else `TWENTY_PROFILE`, else
+    /// [`DEFAULT_PROFILE`], checked with [`check_profile_name`].
+    pub fn choose(flag: Option<&str>) -> Result<ProfileName, UsageError> {
+        let (name, source) = match flag {
+            Some(name) => (name.to_string(), "--profile"),
+            None => match std::env::var("TWENTY_PROFILE") {
+                Ok(name) if !name.is_empty() => (name, "$TWENTY_PROFILE"),
+                _ => {
+                    return Ok(ProfileName {
+                        name: DEFAULT_PROFILE.to_string(),
+                        named: false,
+                    });
+                }
+            },
+        };
+        check_profile_name(&name, source)?;
+        let named = name != DEFAULT_PROFILE;
+        Ok(ProfileName { name, named })
+    }
+}
+
+/// Refuses a profile name that is empty, long, or holds anything but
+/// ASCII letters, digits, `-` and `_`: the name becomes part of file
+/// names in the config dir, so `../x` or `a/b` would write elsewhere.
+pub fn check_profile_name(name: &str, source: &str) -> Result<(), UsageError> {
+    let safe = !name.is_empty()
+        && name.len() <= MAX_PROFILE_NAME
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if safe {
+        return Ok(());
+    }
+    Err(UsageError::new(
+        format!("{source} `{name}` is not a valid profile name"),
+        Some(format!(
+            "use 1 to {MAX_PROFILE_NAME} letters, digits, `-` or `_`, such as `work` or `staging-2`"
+        )),
+    ))
+}
 
 /// The config dir: `TWENTY_CONFIG_DIR`, else the platform's.
 pub fn config_dir() -> Result<PathBuf> {
@@ -44,6 +102,11 @@ pub struct Profile {
     /// The API key; `Debug` shows only whether there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<String>,
+    /// Whether `api_url` is plain http to another machine, saved on
+    /// purpose with `auth login --allow-insecure-http`, so later commands
+    /// need not repeat the flag.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_insecure_http: bool,
 }
 
 impl std::fmt::Debug for Profile {
@@ -51,6 +114,7 @@ impl std::fmt::Debug for Profile {
         f.debug_struct("Profile")
             .field("api_url", &self.api_url)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("allow_insecure_http", &self.allow_insecure_http)
             .finish()
     }
 }
@@ -77,6 +141,29 @@ impl ConfigFile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(e).with_context(|| format!("failed to read `{}`", path.display())),
         }
+    }
+
+    /// The saved profile `profile` names, if any. A profile the user named
+    /// that was never saved is an error listing the saved ones; the
+    /// default profile may be absent (credentials then come from flags and
+    /// the environment).
+    pub fn profile(&self, profile: &ProfileName) -> Result<Option<&Profile>, UsageError> {
+        match self.profiles.get(&profile.name) {
+            Some(saved) => Ok(Some(saved)),
+            None if !profile.named => Ok(None),
+            None => Err(self.unknown_profile(&profile.name)),
+        }
+    }
+
+    fn unknown_profile(&self, name: &str) -> UsageError {
+        let login = format!("`twenty auth login --profile {name} --api-url URL` saves it");
+        let hint = if self.profiles.is_empty() {
+            format!("no profile is saved yet; {login}")
+        } else {
+            let known: Vec<String> = self.profiles.keys().map(|k| format!("`{k}`")).collect();
+            format!("saved profiles: {}; {login}", known.join(", "))
+        };
+        UsageError::new(format!("unknown profile `{name}`"), Some(hint))
     }
 
     /// Writes the config file readable by its owner only, since it holds
@@ -118,7 +205,10 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Where the schema fetched for `profile` is cached: the document as the
 /// server sent it, and the catalog read from it (quick to load).
+///
+/// The name is checked again here, since it becomes a file name.
 pub fn schema_cache(profile: &str) -> Result<(PathBuf, PathBuf)> {
+    check_profile_name(profile, "profile")?;
     let dir = config_dir()?.join("schemas");
     Ok((
         dir.join(format!("{profile}.openapi.json")),
@@ -126,10 +216,36 @@ pub fn schema_cache(profile: &str) -> Result<(PathBuf, PathBuf)> {
     ))
 }
 
+/// Deletes the schema cached for `profile`; returns whether there was one.
+pub fn remove_schema_cache(profile: &str) -> Result<bool> {
+    let (document, catalog) = schema_cache(profile)?;
+    let mut removed = false;
+    for path in [document, catalog] {
+        match fs::remove_file(&path) {
+            Ok(()) => removed = true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("failed to remove `{}`", path.display()));
+            }
+        }
+    }
+    Ok(removed)
+}
+
 /// Reads an API key file: trimmed, with a pasted `Bearer ` prefix removed.
-pub fn read_key_file(path: &Path) -> Result<String> {
-    let text = fs::read_to_string(path)
-        .with_context(|| format!("failed to read the API key file `{}`", path.display()))?;
+/// A file that cannot be read is a usage error naming it: the path is
+/// what the user typed.
+pub fn read_key_file(path: &Path) -> Result<String, UsageError> {
+    let text = fs::read_to_string(path).map_err(|e| {
+        UsageError::new(
+            format!(
+                "failed to read the API key file `{}`: {}",
+                path.display(),
+                crate::io_reason(&e)
+            ),
+            None,
+        )
+    })?;
     Ok(clean_key(&text))
 }
 
@@ -146,6 +262,27 @@ pub fn clean_key(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn profile_names_are_safe_file_names() {
+        for good in ["default", "work", "staging-2", "a_b", "X9"] {
+            assert_eq!(check_profile_name(good, "--profile"), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "../../evil",
+            "a/b",
+            "a\\b",
+            ".",
+            "..",
+            "a b",
+            "é",
+            &"x".repeat(65),
+        ] {
+            let err = check_profile_name(bad, "--profile").unwrap_err();
+            assert!(err.message.contains("not a valid profile name"), "{bad}");
+        }
+    }
 
     #[test]
     fn clean_key_trims_and_drops_bearer() {

@@ -7,28 +7,36 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 use twenty_client::{ApiKey, Client, ClientConfig, RetryPolicy};
 use twenty_core::Catalog;
+use twenty_sandbox::Sandbox;
 
 use crate::UsageError;
-use crate::config::{self, ConfigFile};
+use crate::config::{self, ConfigFile, ProfileName};
 use crate::globals::Globals;
 
 /// Loads the catalog: `--schema FILE`, else the schema cached for the
 /// profile by `twenty schema fetch`, else the built-in v1.0.3 model.
-pub fn load_catalog(schema: Option<&Path>, profile: Option<&str>) -> Result<Catalog> {
+///
+/// A profile the user named must have been saved, even when it has no
+/// cached schema: otherwise a typo would quietly fall back to the built-in
+/// model and, later, to no credentials.
+pub fn load_catalog(schema: Option<&Path>, profile: &ProfileName) -> Result<Catalog> {
     if let Some(path) = schema {
         return twenty_core::load::from_path(path).map_err(|e| {
-            UsageError::new(
-                format!("failed to load --schema `{}`: {e}", path.display()),
-                None,
-            )
-            .into()
+            let message = match &e {
+                twenty_core::load::LoadError::Read { source, .. } => format!(
+                    "failed to read --schema `{}`: {}",
+                    path.display(),
+                    crate::io_reason(source)
+                ),
+                other => format!("failed to load --schema `{}`: {other}", path.display()),
+            };
+            UsageError::new(message, None).into()
         });
     }
-    let profile = profile
-        .map(str::to_string)
-        .or_else(|| std::env::var("TWENTY_PROFILE").ok())
-        .unwrap_or_else(|| config::DEFAULT_PROFILE.to_string());
-    let (_, catalog_path) = config::schema_cache(&profile)?;
+    if profile.named {
+        ConfigFile::load()?.profile(profile)?;
+    }
+    let (_, catalog_path) = config::schema_cache(&profile.name)?;
     match std::fs::read(&catalog_path) {
         Ok(bytes) => {
             tracing::debug!("using the schema cached at {}", catalog_path.display());
@@ -44,60 +52,134 @@ pub fn load_catalog(schema: Option<&Path>, profile: Option<&str>) -> Result<Cata
     }
 }
 
-/// Where the API URL and key come from.
+/// The URL and key a client is built from.
 #[derive(Debug, Clone)]
 pub struct Credentials {
     /// Base URL of the workspace.
     pub url: String,
-    /// The API key, if any.
-    pub key: Option<ApiKey>,
+    /// The API key. There is always one: Twenty answers every request
+    /// without a key with 403, so a missing key is caught before sending.
+    pub key: ApiKey,
+    /// Plain http to another machine is allowed: by `--allow-insecure-http`,
+    /// or because the URL comes from a profile saved with it.
+    pub allow_insecure_http: bool,
 }
 
 /// Resolves URL and key: flags, then the environment, then the profile.
+/// Fails, before anything is sent, when either is missing or the key
+/// cannot be sent.
 pub fn credentials(globals: &Globals) -> Result<Credentials> {
-    let profile = ConfigFile::load()?
-        .profiles
-        .get(&globals.profile)
-        .cloned()
-        .unwrap_or_default();
-    let url = globals
-        .api_url
-        .clone()
-        .or_else(|| {
-            std::env::var("TWENTY_API_URL")
-                .ok()
-                .filter(|s| !s.is_empty())
-        })
-        .or(profile.api_url)
-        .ok_or_else(|| {
-            UsageError::new(
-                "no API URL: set TWENTY_API_URL, pass --api-url, or run `twenty auth login`",
+    let file = ConfigFile::load()?;
+    let name = ProfileName {
+        name: globals.profile.clone(),
+        named: globals.profile_named,
+    };
+    let profile = file.profile(&name)?.cloned().unwrap_or_default();
+
+    let env_url = std::env::var("TWENTY_API_URL")
+        .ok()
+        .filter(|s| !s.is_empty());
+    let (url, url_from_profile) = match (globals.api_url.clone(), env_url, profile.api_url) {
+        (Some(url), _, _) | (None, Some(url), _) => (url, false),
+        (None, None, Some(url)) => (url, true),
+        (None, None, None) => {
+            return Err(UsageError::new(
+                "no API URL: set $TWENTY_API_URL, pass --api-url, or run `twenty auth login`",
                 Some("to try things locally, add --sandbox".into()),
             )
-        })?;
-    let raw_key = match &globals.api_key_file {
-        Some(path) => Some(config::read_key_file(path)?),
-        None => std::env::var("TWENTY_API_KEY")
-            .ok()
-            .filter(|s| !s.trim().is_empty())
-            .or(profile.api_key),
+            .into());
+        }
     };
-    let key = raw_key
-        .map(|k| ApiKey::new(k).map_err(|e| UsageError::new(e.to_string(), None)))
-        .transpose()?;
-    Ok(Credentials { url, key })
+
+    // An empty or blank variable counts as unset, as shells leave them.
+    let env_key = std::env::var("TWENTY_API_KEY")
+        .ok()
+        .filter(|s| !s.trim().is_empty());
+    let (raw_key, source) = match (&globals.api_key_file, env_key, profile.api_key) {
+        (Some(path), _, _) => (
+            config::read_key_file(path)?,
+            format!("the API key file `{}`", path.display()),
+        ),
+        (None, Some(key), _) => (key, "$TWENTY_API_KEY".to_string()),
+        (None, None, Some(key)) => (key, format!("profile `{}`", globals.profile)),
+        (None, None, None) => return Err(no_key().into()),
+    };
+    let key = api_key(&raw_key, &source)?;
+    Ok(Credentials {
+        url,
+        key,
+        allow_insecure_http: globals.allow_insecure_http
+            || (url_from_profile && profile.allow_insecure_http),
+    })
 }
 
-/// A client for `creds` with the globals' retry, rate and http settings.
+/// The error for a run with no key anywhere.
+pub fn no_key() -> UsageError {
+    UsageError::new(
+        "no API key: set $TWENTY_API_KEY, pass --api-key-file FILE, or run `twenty auth login`",
+        Some(
+            "nothing was sent; keys are made in Twenty under Settings > APIs & Webhooks, \
+             and --sandbox needs none"
+                .into(),
+        ),
+    )
+}
+
+/// Checks a key as the client will send it; `source` says where it came
+/// from, since the key itself is never shown.
+pub fn api_key(raw: &str, source: &str) -> Result<ApiKey, UsageError> {
+    ApiKey::new(raw).map_err(|e| {
+        let reason = match &e {
+            twenty_client::Error::InvalidApiKey { reason } => (*reason).to_string(),
+            other => other.to_string(),
+        };
+        UsageError::new(
+            format!("invalid API key in {source}: {reason}"),
+            crate::hint_for(&e),
+        )
+    })
+}
+
+/// A client for `creds` with the globals' retry, rate, timeout and http
+/// settings.
 pub fn client(globals: &Globals, creds: Credentials) -> Result<Client> {
     let mut config = ClientConfig::new(creds.url);
-    config.api_key = creds.key;
-    config.allow_insecure_http = globals.allow_insecure_http;
+    config.api_key = Some(creds.key);
+    config.allow_insecure_http = creds.allow_insecure_http;
     config.rate_limit = globals.rate;
+    if let Some(timeout) = globals.timeout {
+        config.timeout = timeout;
+    }
     if globals.no_retry {
         config.retry = RetryPolicy::none();
     }
-    Client::new(config).map_err(|e| UsageError::new(e.to_string(), e.hint()).into())
+    tracing::debug!(
+        "each attempt waits at most {:.1}s, up to {} attempts",
+        config.timeout.as_secs_f64(),
+        config.retry.max_attempts
+    );
+    Ok(Client::new(config)?)
+}
+
+/// A client for the workspace, or for the local sandbox with `--sandbox`
+/// (which is returned too, to be shut down cleanly at the end).
+pub async fn connect(globals: &Globals, catalog: &Catalog) -> Result<(Client, Option<Sandbox>)> {
+    if globals.sandbox {
+        let sandbox = crate::sandbox::start_persistent(catalog.clone()).await?;
+        let key = ApiKey::new(sandbox.api_key())
+            .map_err(|e| anyhow::anyhow!("the sandbox key is unusable: {e}"))?;
+        let creds = Credentials {
+            url: sandbox.url(),
+            key,
+            allow_insecure_http: false,
+        };
+        let client = client(globals, creds)?;
+        tracing::debug!("every request carries Authorization: Bearer [redacted]");
+        return Ok((client, Some(sandbox)));
+    }
+    let creds = credentials(globals)?;
+    tracing::debug!("every request carries Authorization: Bearer [redacted]");
+    Ok((client(globals, creds)?, None))
 }
 
 /// The runtime every command that talks to a server runs on. Two workers:

@@ -7,11 +7,15 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Arg, ArgAction, ArgMatches};
 
+use crate::UsageError;
+use crate::config;
+
 /// Global options that take a value.
-const VALUED: [&str; 7] = [
+const VALUED: [&str; 8] = [
     "profile",
     "api-url",
     "api-key-file",
@@ -19,6 +23,7 @@ const VALUED: [&str; 7] = [
     "format",
     "jq",
     "rate",
+    "timeout",
 ];
 
 /// Global options that are plain switches.
@@ -33,7 +38,7 @@ const SWITCHES: [&str; 6] = [
 
 /// Option names that no field or parameter flag may take, because a global
 /// or a per-command option already has them.
-pub const RESERVED: [&str; 24] = [
+pub const RESERVED: [&str; 25] = [
     "profile",
     "api-url",
     "api-key-file",
@@ -41,6 +46,7 @@ pub const RESERVED: [&str; 24] = [
     "format",
     "jq",
     "rate",
+    "timeout",
     "raw",
     "sandbox",
     "debug",
@@ -184,6 +190,16 @@ pub fn args() -> Vec<Arg> {
             .value_parser(clap::value_parser!(u32).range(1..))
             .help_heading("Global options")
             .help("Send at most N requests per minute (integer)"),
+        Arg::new("timeout")
+            .long("timeout")
+            .value_name("SECONDS")
+            .global(true)
+            .value_parser(parse_timeout)
+            .help_heading("Global options")
+            .help(
+                "Wait at most SECONDS for each attempt's answer; retries may follow \
+                 (number; default 30)",
+            ),
         Arg::new("allow-insecure-http")
             .long("allow-insecure-http")
             .action(ArgAction::SetTrue)
@@ -206,11 +222,32 @@ pub enum Format {
     Csv,
 }
 
+/// The longest `--timeout`: a day, far past any useful wait, and small
+/// enough that no duration arithmetic overflows.
+const MAX_TIMEOUT_SECONDS: f64 = 86_400.0;
+
+/// Reads `--timeout SECONDS`: a number above 0, fractions allowed.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| "expected a number of seconds, such as 30 or 2.5".to_string())?;
+    if !(seconds > 0.0 && seconds <= MAX_TIMEOUT_SECONDS) {
+        return Err(format!(
+            "expected more than 0 and at most {MAX_TIMEOUT_SECONDS} seconds"
+        ));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
 /// The global options after parsing.
 #[derive(Debug, Clone)]
 pub struct Globals {
-    /// `--profile`, else `$TWENTY_PROFILE`, else `default`.
+    /// `--profile`, else `$TWENTY_PROFILE`, else `default`; a checked name.
     pub profile: String,
+    /// Whether the profile was named (by `--profile` or `$TWENTY_PROFILE`)
+    /// rather than the default; a named profile must exist.
+    pub profile_named: bool,
     /// `--api-url`.
     pub api_url: Option<String>,
     /// `--api-key-file`.
@@ -234,26 +271,28 @@ pub struct Globals {
     pub no_retry: bool,
     /// `--rate`.
     pub rate: Option<u32>,
+    /// `--timeout`, per attempt; `None` keeps the client's default.
+    pub timeout: Option<Duration>,
     /// `--allow-insecure-http`.
     pub allow_insecure_http: bool,
 }
 
 impl Globals {
     /// Reads the globals from the root matches (clap copies global values
-    /// into every subcommand's matches, so any level works).
-    pub fn from_matches(m: &ArgMatches) -> Self {
+    /// into every subcommand's matches, so any level works). Fails on a
+    /// profile name that is not safe to put in a file name.
+    pub fn from_matches(m: &ArgMatches) -> Result<Self, UsageError> {
         let format = match m.get_one::<String>("format").map(String::as_str) {
             Some("jsonl") => Format::Jsonl,
             Some("table") => Format::Table,
             Some("csv") => Format::Csv,
             _ => Format::Json,
         };
-        Self {
-            profile: m
-                .get_one::<String>("profile")
-                .cloned()
-                .or_else(|| std::env::var("TWENTY_PROFILE").ok())
-                .unwrap_or_else(|| crate::config::DEFAULT_PROFILE.to_string()),
+        let profile =
+            config::ProfileName::choose(m.get_one::<String>("profile").map(String::as_str))?;
+        Ok(Self {
+            profile: profile.name,
+            profile_named: profile.named,
             api_url: m.get_one::<String>("api-url").cloned(),
             api_key_file: m.get_one::<String>("api-key-file").map(PathBuf::from),
             schema: m.get_one::<String>("schema").map(PathBuf::from),
@@ -265,8 +304,9 @@ impl Globals {
             debug: m.get_flag("debug"),
             no_retry: m.get_flag("no-retry"),
             rate: m.get_one::<u32>("rate").copied(),
+            timeout: m.get_one::<Duration>("timeout").copied(),
             allow_insecure_http: m.get_flag("allow-insecure-http"),
-        }
+        })
     }
 }
 
@@ -299,6 +339,15 @@ mod tests {
         assert_eq!(p.schema, Some(PathBuf::from("doc.json")));
         assert_eq!(p.profile.as_deref(), Some("work"));
         assert_eq!(p.words, ["workflow-runs", "update", "{}"]);
+    }
+
+    #[test]
+    fn timeouts_are_positive_seconds() {
+        assert_eq!(parse_timeout("2.5"), Ok(Duration::from_millis(2500)));
+        assert_eq!(parse_timeout("30"), Ok(Duration::from_secs(30)));
+        for bad in ["0", "-1", "abc", "NaN", "inf", "86401", ""] {
+            assert!(parse_timeout(bad).is_err(), "{bad} accepted");
+        }
     }
 
     #[test]

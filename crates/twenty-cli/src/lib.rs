@@ -106,18 +106,89 @@ pub fn report(error: &anyhow::Error) -> i32 {
     }
     if let Some(api) = error.downcast_ref::<twenty_client::Error>() {
         eprintln!("error: {api}");
-        if let Some(hint) = api.hint() {
+        if let Some(hint) = hint_for(api) {
             eprintln!("hint: {hint}");
         }
         return api.exit_code();
     }
-    eprint!("error: {error}");
-    for cause in error.chain().skip(1) {
-        eprint!(": {cause}");
-    }
-    eprintln!();
+    eprintln!("error: {}", chain_text(error.chain()));
     1
 }
+
+/// An error and its causes on one line, `outer: inner: root`.
+///
+/// A cause whose text the line already ends with is left out: some errors
+/// from outside this workspace put their source into their own message as
+/// well, and the user should read each cause once.
+fn chain_text<'a>(chain: impl Iterator<Item = &'a (dyn std::error::Error + 'static)>) -> String {
+    let mut line = String::new();
+    for cause in chain {
+        let text = match cause.downcast_ref::<std::io::Error>() {
+            Some(io) => io_reason(io),
+            None => cause.to_string(),
+        };
+        if line.is_empty() {
+            line = text;
+        } else if !line.to_lowercase().ends_with(&text.to_lowercase()) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+    }
+    line
+}
+
+/// The hint for a client error, in the command's words.
+///
+/// The client's own hints name its configuration (`ClientConfig::timeout`);
+/// a user of `twenty` has flags and variables instead, so the cases that
+/// name a setting are rendered here.
+pub(crate) fn hint_for(error: &twenty_client::Error) -> Option<String> {
+    use twenty_client::{Error, NetworkKind};
+    Some(match error {
+        Error::InsecureHttp { .. } => {
+            "use https://, or pass --allow-insecure-http if the network is trusted".into()
+        }
+        Error::InvalidApiKey { .. }
+        | Error::Auth {
+            key_sent: false, ..
+        } => format!("{KEY_WAYS}; keys are made in Twenty under Settings > APIs & Webhooks"),
+        Error::Auth { .. } => format!(
+            "the key may be mistyped, expired or revoked: {KEY_WAYS}; keys are made in \
+             Twenty under Settings > APIs & Webhooks"
+        ),
+        Error::RateLimited { retry_after, .. } => {
+            let wait = retry_after
+                .map(|d| format!("the server asked to wait {}s; ", d.as_secs()))
+                .unwrap_or_default();
+            format!(
+                "{wait}Twenty allows about 100 requests per minute per workspace: wait a \
+                 minute, or send fewer with --rate N (requests per minute, such as --rate 60)"
+            )
+        }
+        Error::Network {
+            kind: NetworkKind::Timeout,
+            ..
+        } => "the server did not answer in time: try again later, give each attempt longer \
+              with --timeout SECONDS, or send once with --no-retry"
+            .into(),
+        other => return other.hint(),
+    })
+}
+
+/// An I/O error's reason as a cause in our messages: lowercase, like
+/// every message of the command (the OS spells `No such file ...`).
+pub(crate) fn io_reason(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => text,
+    }
+}
+
+/// The ways to give a key, for hints.
+const KEY_WAYS: &str =
+    "set $TWENTY_API_KEY, pass --api-key-file FILE, or save one with `twenty auth login`";
 
 /// The fixed commands, which do not depend on the catalog.
 fn fixed_commands() -> Vec<Command> {
@@ -264,23 +335,35 @@ pub fn find_object<'c>(
 
 fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
     let pre = globals::prescan(&args);
-    let first = pre.words.first().map(String::as_str);
+    // Checked before anything reads a file named after the profile.
+    let profile = config::ProfileName::choose(pre.profile.as_deref())?;
+    // `twenty help people list` needs the same tree as
+    // `twenty people list --help`: the words after `help` name it.
+    let words = match pre.words.split_first() {
+        Some((help, rest)) if help == "help" => rest,
+        _ => &pre.words[..],
+    };
+    let first = words.first().map(String::as_str);
+    let second = words.get(1).map(String::as_str);
 
-    // `auth` needs no catalog; everything else may name a resource.
-    let catalog = match first {
-        Some("auth") => None,
-        _ => Some(context::load_catalog(
-            pre.schema.as_deref(),
-            pre.profile.as_deref(),
-        )?),
+    // `auth` needs no catalog unless it reports on the sandbox, and
+    // `schema fetch` replaces the cached one (which may be unreadable).
+    let needs_catalog = match (first, second) {
+        (Some("auth"), _) => pre.sandbox,
+        (Some("schema"), Some("fetch")) => false,
+        _ => true,
+    };
+    let catalog = if needs_catalog {
+        Some(context::load_catalog(pre.schema.as_deref(), &profile)?)
+    } else {
+        None
     };
 
-    let mut root = root_command(catalog.as_ref(), first, first == Some("completions"));
+    let full = pre.words.first().map(String::as_str) == Some("completions");
+    let mut root = root_command(catalog.as_ref(), first, full);
     if first == Some("call") {
         if let Some(catalog) = catalog.as_ref() {
-            root = root.mut_subcommand("call", |_| {
-                commands::call_command(catalog, pre.words.get(1).map(String::as_str))
-            });
+            root = root.mut_subcommand("call", |_| commands::call_command(catalog, second));
         }
     }
     let argv = std::iter::once(OsString::from("twenty")).chain(args);
@@ -291,13 +374,14 @@ fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
             return Ok(e.exit_code());
         }
     };
-    let globals = globals::Globals::from_matches(&matches);
+    let globals = globals::Globals::from_matches(&matches)?;
 
     let Some((name, sub)) = matches.subcommand() else {
         return Ok(2);
     };
+    check_sandbox_use(&globals, name, sub)?;
     match name {
-        "auth" => auth::run(&globals, sub),
+        "auth" => auth::run(&globals, catalog, sub),
         "schema" => schema::run(&globals, catalog_or_builtin(catalog), sub),
         "sandbox" => sandbox::run(&globals, catalog_or_builtin(catalog), sub),
         "completions" => {
@@ -346,6 +430,61 @@ fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
             verbs::run(&globals, &catalog, Some(object), op, &command, verb_matches)
         }
     }
+}
+
+/// `--sandbox` stands in for the server, URL and key of a command. Where
+/// that cannot mean anything (a command that saves credentials, runs its
+/// own sandbox, or would cache the sandbox's document as a workspace's),
+/// or where a flag gives a URL or key the sandbox would ignore, the run is
+/// refused rather than quietly doing something else.
+fn check_sandbox_use(
+    globals: &globals::Globals,
+    name: &str,
+    sub: &clap::ArgMatches,
+) -> Result<(), UsageError> {
+    if !globals.sandbox {
+        return Ok(());
+    }
+    let flags = [
+        (globals.api_url.is_some(), "--api-url"),
+        (globals.api_key_file.is_some(), "--api-key-file"),
+    ];
+    if let Some((_, flag)) = flags.iter().find(|(given, _)| *given) {
+        return Err(UsageError::new(
+            format!(
+                "--sandbox and {flag} cannot be used together: the sandbox has its own url and key"
+            ),
+            Some(format!(
+                "drop --sandbox to use a server, or drop {flag} to use the local sandbox"
+            )),
+        ));
+    }
+    let (command, why, hint) = match (name, sub.subcommand_name()) {
+        ("auth", Some(verb @ ("login" | "logout"))) => (
+            format!("auth {verb}"),
+            "it saves or removes a profile's credentials, and the sandbox needs none",
+            "`twenty --sandbox auth status` shows the sandbox's url and store".to_string(),
+        ),
+        ("schema", Some("fetch")) => (
+            "schema fetch".to_string(),
+            "it caches a workspace's schema for a profile, and the sandbox serves the \
+             catalog in use already",
+            "`twenty --sandbox schema objects` lists what it serves; to cache a sandbox's \
+             document, run `twenty sandbox serve`, save its url with `twenty auth login \
+             --profile local --api-url URL` and run `twenty --profile local schema fetch`"
+                .to_string(),
+        ),
+        ("sandbox", _) => (
+            "sandbox serve".to_string(),
+            "it runs a sandbox of its own",
+            "drop --sandbox".to_string(),
+        ),
+        _ => return Ok(()),
+    };
+    Err(UsageError::new(
+        format!("--sandbox does not apply to `twenty {command}`: {why}"),
+        Some(hint),
+    ))
 }
 
 fn catalog_or_builtin(catalog: Option<Catalog>) -> Catalog {

@@ -1,14 +1,16 @@
 //! The local sandbox: `twenty sandbox serve` in the foreground, and the
 //! persistent one `--sandbox` starts in-process for a single command.
 
-use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use twenty_core::Catalog;
-use twenty_sandbox::{FaultSpec, RateLimit, Sandbox, SandboxConfig, Seed, Storage};
+use twenty_sandbox::{
+    DEFAULT_API_KEY, FaultSpec, RateLimit, Sandbox, SandboxConfig, Seed, Storage,
+};
 
 use crate::UsageError;
 use crate::config;
@@ -35,14 +37,20 @@ pub fn command() -> Command {
                         .long("host")
                         .value_name("ADDR")
                         .value_parser(clap::value_parser!(IpAddr))
-                        .help("Address to listen on (ip address; default 127.0.0.1)"),
+                        .help(
+                            "Address to listen on; any but a loopback address needs --api-key \
+                             (ip address; default 127.0.0.1)",
+                        ),
                 )
                 .arg(
                     Arg::new("data-dir")
                         .long("data-dir")
                         .value_name("DIR")
                         .conflicts_with("memory")
-                        .help("Keep records in DIR/sandbox.db (path; default the data dir's sandbox folder)"),
+                        .help(
+                            "Keep records in DIR, one store per catalog (path; default the \
+                             data dir's sandbox folder)",
+                        ),
                 )
                 .arg(
                     Arg::new("memory")
@@ -54,7 +62,10 @@ pub fn command() -> Command {
                     Arg::new("api-key")
                         .long("api-key")
                         .value_name("KEY")
-                        .help("Bearer token the sandbox accepts (text; default sandbox-api-key)"),
+                        .help(
+                            "Bearer token the sandbox accepts, without spaces (text; default \
+                             sandbox-api-key, only on a loopback address)",
+                        ),
                 )
                 .arg(
                     Arg::new("seed")
@@ -99,7 +110,45 @@ pub fn run(_globals: &Globals, catalog: Catalog, m: &ArgMatches) -> Result<i32> 
     let Some(("serve", m)) = m.subcommand() else {
         return Ok(2);
     };
+    let host = m
+        .get_one::<IpAddr>("host")
+        .copied()
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let port = m.get_one::<u16>("port").copied().unwrap_or(0);
+
+    // The key is checked by the rule the client applies, so that a key the
+    // sandbox accepts is one every command can send.
+    let api_key = m
+        .get_one::<String>("api-key")
+        .map(String::as_str)
+        .map(sandbox_key)
+        .transpose()?;
+    if !host.is_loopback() {
+        // The default key is printed in every help text: on an address
+        // other machines reach, it would let anyone in.
+        let own_key = api_key
+            .as_ref()
+            .is_some_and(|key| key.expose() != DEFAULT_API_KEY);
+        if !own_key {
+            return Err(UsageError::new(
+                format!(
+                    "--host {host} lets other machines reach the sandbox, so it needs a key \
+                     of its own"
+                ),
+                Some(
+                    "pass --api-key KEY with a key that is hard to guess; the default key \
+                     is public"
+                        .into(),
+                ),
+            )
+            .into());
+        }
+    }
+
     let mut config = SandboxConfig::new(catalog);
+    if let Some(key) = &api_key {
+        config.api_key = key.expose().to_string();
+    }
     if m.get_flag("memory") {
         config.storage = Storage::Memory;
     } else {
@@ -109,15 +158,12 @@ pub fn run(_globals: &Globals, catalog: Catalog, m: &ArgMatches) -> Result<i32> 
         };
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("failed to create `{}`", dir.display()))?;
-        config.storage = Storage::File(dir.join("sandbox.db"));
+        config.storage = Storage::File(store_file(&dir, &config.catalog)?);
     }
     config.seed = match m.get_one::<String>("seed").map(String::as_str) {
         Some("empty") => Seed::Empty,
         _ => Seed::Demo,
     };
-    if let Some(key) = m.get_one::<String>("api-key") {
-        config.api_key = key.clone();
-    }
     if let Some(spec) = m.get_one::<String>("faults") {
         let faults: FaultSpec = spec
             .parse()
@@ -127,21 +173,26 @@ pub fn run(_globals: &Globals, catalog: Catalog, m: &ArgMatches) -> Result<i32> 
     if let Some(text) = m.get_one::<String>("rate-limit") {
         config.rate_limit = Some(parse_rate_limit(text)?);
     }
-    let host = m
-        .get_one::<IpAddr>("host")
-        .copied()
-        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    let port = m.get_one::<u16>("port").copied().unwrap_or(0);
+    let storage = config.storage.clone();
 
     let runtime = crate::context::runtime()?;
     runtime.block_on(async move {
         let sandbox = Sandbox::start(config, SocketAddr::new(host, port))
             .await
             .context("failed to start the sandbox")?;
+        let addr = sandbox.addr();
         // The URL and key are the data of this command, so they go to
-        // stdout; a script can read them.
-        outln!("url: {}", sandbox.url())?;
+        // stdout; a script can read them. The URL is one a client on this
+        // machine can use as it is: `0.0.0.0` is no address to connect to.
+        outln!("url: {}", local_url(addr))?;
         outln!("api key: {}", sandbox.api_key())?;
+        if !host.is_loopback() {
+            warn_exposed(addr);
+        }
+        match storage {
+            Storage::File(path) => eprintln!("records in {}", path.display()),
+            Storage::Memory => eprintln!("records in memory, gone on exit"),
+        }
         eprintln!("serving until Ctrl-C");
         tokio::signal::ctrl_c()
             .await
@@ -149,6 +200,94 @@ pub fn run(_globals: &Globals, catalog: Catalog, m: &ArgMatches) -> Result<i32> 
         sandbox.shutdown().await;
         Ok(0)
     })
+}
+
+/// The URL a client on this machine reaches `addr` at: the loopback
+/// address of the same family when listening on every address.
+fn local_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
+/// Tells, on stderr, that the sandbox is open to the network and how a
+/// client elsewhere connects: the client refuses plain http to an address
+/// that is not loopback unless told otherwise.
+fn warn_exposed(addr: SocketAddr) {
+    eprintln!(
+        "warning: the sandbox listens on {addr}: anyone who can reach this machine and has \
+         the key can read and change its records, and the key crosses the network in \
+         clear text (plain http)"
+    );
+    if addr.ip().is_unspecified() {
+        let remote = network_address(addr.ip().is_ipv6())
+            .map(|ip| format!("http://{}", SocketAddr::new(ip, addr.port())))
+            .unwrap_or_else(|| format!("http://ADDRESS:{} (this machine's address)", addr.port()));
+        eprintln!("from this machine: --api-url {}", local_url(addr));
+        eprintln!("from another machine: --api-url {remote} --allow-insecure-http");
+    } else {
+        eprintln!("from any machine: --api-url http://{addr} --allow-insecure-http");
+    }
+}
+
+/// `--api-key`, checked by the rule the client applies to the keys it
+/// sends (and cleaned the same way), so that every command can use the
+/// key the sandbox accepts.
+fn sandbox_key(raw: &str) -> Result<twenty_client::ApiKey, UsageError> {
+    twenty_client::ApiKey::new(raw).map_err(|e| {
+        let reason = match &e {
+            twenty_client::Error::InvalidApiKey { reason } => (*reason).to_string(),
+            other => other.to_string(),
+        };
+        UsageError::new(
+            format!("--api-key is a key no client could send: {reason}"),
+            Some("use ASCII letters, digits and punctuation, such as `local-key-1`".into()),
+        )
+    })
+}
+
+/// This machine's address on the network its default route leads to.
+/// Connecting a UDP socket only picks a route and sends nothing; the
+/// target is a documentation address (RFC 5737, RFC 3849) that no host
+/// owns. `None` when there is no route.
+fn network_address(v6: bool) -> Option<IpAddr> {
+    let (bind, target) = if v6 {
+        ("[::]:0", "[2001:db8::1]:9")
+    } else {
+        ("0.0.0.0:0", "192.0.2.1:9")
+    };
+    let socket = std::net::UdpSocket::bind(bind).ok()?;
+    socket.connect(target).ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+/// The store for `catalog` in `dir`. Each catalog has its own, so records
+/// written under one document (a 2026 enum value, a custom object) never
+/// show up under another. The built-in model keeps `sandbox.db`, the name
+/// from before stores were per catalog, so existing sandboxes keep their
+/// records; any other catalog gets `sandbox-<fingerprint>.db`.
+pub fn store_file(dir: &Path, catalog: &Catalog) -> Result<PathBuf> {
+    if *catalog == twenty_core::builtin::standard() {
+        return Ok(dir.join("sandbox.db"));
+    }
+    let bytes = serde_json::to_vec(catalog).context("failed to fingerprint the catalog")?;
+    Ok(dir.join(format!("sandbox-{:016x}.db", fingerprint(&bytes))))
+}
+
+/// FNV-1a over `bytes`. A store's name must stay the same across builds
+/// and platforms, which std's hasher does not promise; this names files,
+/// so it need not resist anyone choosing collisions.
+fn fingerprint(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in bytes {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
 }
 
 /// `100/60s`, `100/1m`, `5/1h` or `100/60` (seconds).
@@ -185,17 +324,28 @@ pub fn parse_rate_limit(text: &str) -> Result<RateLimit, UsageError> {
     })
 }
 
+/// The store `--sandbox` keeps for `catalog` in the data dir.
+pub fn persistent_store(catalog: &Catalog) -> Result<PathBuf> {
+    store_file(&config::data_dir()?.join("sandbox"), catalog)
+}
+
 /// Starts the persistent sandbox of the data dir on a free loopback port,
-/// seeded with demo records when it is new.
+/// seeded with demo records when its store is new.
 pub async fn start_persistent(catalog: Catalog) -> Result<Sandbox> {
-    let dir = config::data_dir()?.join("sandbox");
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("failed to create `{}`", dir.display()))?;
-    let db = dir.join("sandbox.db");
+    let db = persistent_store(&catalog)?;
+    if let Some(dir) = db.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("failed to create `{}`", dir.display()))?;
+    }
     let mut config = SandboxConfig::new(catalog);
     config.seed = if db.exists() { Seed::Empty } else { Seed::Demo };
+    tracing::debug!(
+        "starting the sandbox with the store {} ({} objects{})",
+        db.display(),
+        config.catalog.objects.len(),
+        if db.exists() { "" } else { ", new" }
+    );
     config.storage = Storage::File(db);
-    tracing::debug!("starting the sandbox kept in {}", dir.display());
     Sandbox::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .context("failed to start the sandbox")
@@ -216,5 +366,32 @@ mod tests {
         );
         assert!(parse_rate_limit("x/1m").is_err());
         assert!(parse_rate_limit("5/1d").is_err());
+    }
+
+    #[test]
+    fn each_catalog_has_its_own_store_and_the_built_in_keeps_the_old_name() {
+        let dir = Path::new("/data/sandbox");
+        let builtin = twenty_core::builtin::standard();
+        assert_eq!(store_file(dir, &builtin).unwrap(), dir.join("sandbox.db"));
+        let mut other = builtin.clone();
+        other.objects.truncate(3);
+        let name = store_file(dir, &other).unwrap();
+        assert_ne!(name, dir.join("sandbox.db"));
+        assert_eq!(store_file(dir, &other).unwrap(), name);
+        other.objects.truncate(2);
+        assert_ne!(store_file(dir, &other).unwrap(), name);
+    }
+
+    #[test]
+    fn listening_everywhere_prints_a_loopback_url() {
+        assert_eq!(
+            local_url("0.0.0.0:8085".parse().unwrap()),
+            "http://127.0.0.1:8085"
+        );
+        assert_eq!(local_url("[::]:8085".parse().unwrap()), "http://[::1]:8085");
+        assert_eq!(
+            local_url("10.1.2.3:8085".parse().unwrap()),
+            "http://10.1.2.3:8085"
+        );
     }
 }

@@ -50,7 +50,7 @@ pub fn run(globals: &Globals, catalog: Catalog, m: &ArgMatches) -> Result<i32> {
                 .map(String::as_str)
                 .unwrap_or_default();
             let object = catalog.object(name).ok_or_else(|| {
-                let names = catalog.objects.iter().map(|o| commands::resource_name(o));
+                let names = catalog.objects.iter().map(commands::resource_name);
                 let names: Vec<String> = names.collect();
                 let suggestion =
                     twenty_core::names::nearest(name, names.iter().map(String::as_str));

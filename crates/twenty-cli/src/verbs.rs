@@ -13,6 +13,7 @@ use twenty_core::{Catalog, Object, Operation, OperationKind};
 
 use crate::UsageError;
 use crate::context;
+pub use crate::context::connect;
 use crate::globals::{Format, Globals};
 use crate::inputs::{self, Call, Inputs};
 use crate::jq::Jq;
@@ -94,32 +95,6 @@ pub fn run(
         }
         result
     })
-}
-
-/// A client for the workspace, or for the local sandbox with `--sandbox`
-/// (which is returned too, to be shut down cleanly at the end).
-pub async fn connect(
-    globals: &Globals,
-    catalog: &Catalog,
-) -> Result<(Client, Option<twenty_sandbox::Sandbox>)> {
-    if globals.sandbox {
-        let sandbox = crate::sandbox::start_persistent(catalog.clone()).await?;
-        let creds = context::Credentials {
-            url: sandbox.url(),
-            key: Some(
-                twenty_client::ApiKey::new(sandbox.api_key())
-                    .map_err(|e| anyhow::anyhow!("the sandbox key is unusable: {e}"))?,
-            ),
-        };
-        let client = context::client(globals, creds)?;
-        tracing::debug!("every request carries Authorization: Bearer [redacted]");
-        return Ok((client, Some(sandbox)));
-    }
-    let creds = context::credentials(globals)?;
-    if creds.key.is_some() {
-        tracing::debug!("every request carries Authorization: Bearer [redacted]");
-    }
-    Ok((context::client(globals, creds)?, None))
 }
 
 /// The result of one call.
@@ -264,8 +239,12 @@ async fn each(
         Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
         Box::new(std::io::BufReader::new(
-            std::fs::File::open(source)
-                .with_context(|| format!("failed to open --each `{source}`"))?,
+            std::fs::File::open(source).map_err(|e| {
+                UsageError::new(
+                    format!("failed to open --each `{source}`: {}", crate::io_reason(&e)),
+                    None,
+                )
+            })?,
         ))
     };
     let object_owned: Option<Arc<Object>> = object.map(|o| Arc::new(o.clone()));

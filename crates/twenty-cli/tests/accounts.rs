@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
 use serde_json::{Value, json};
-use support::{Home, KEY, RUN_ID, Recorder, spec_2026, workflow_runs};
+use support::{Counter, Home, KEY, RUN_ID, Recorder, spec_2026, workflow_runs};
 
 fn no_key(run: &support::Run) {
     assert!(!run.stdout.contains(KEY), "key in stdout:\n{}", run.stdout);
@@ -85,7 +85,13 @@ fn login_saves_an_owner_only_profile_and_status_checks_it() {
     run.assert_ok();
     let run = home.run(&["--profile", "work", "workflow-runs", "get", RUN_ID]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("no API URL"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("error: unknown profile `work`\nhint: no profile is saved yet"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(server.requests().len(), 2, "only status and get were sent");
 }
 
 #[test]
@@ -222,11 +228,78 @@ fn schema_fetch_caches_the_document_for_the_profile() {
         2
     );
     // Another profile has no cache.
-    assert_eq!(
-        home.run(&["--profile", "other", "workflow-runs", "merge", "--help"])
-            .code,
-        2
+    let key = home.key_file();
+    home.run(&[
+        "auth",
+        "login",
+        "--profile",
+        "other",
+        "--api-url",
+        &server.url,
+        "--api-key-file",
+        key.to_str().expect("utf-8"),
+    ])
+    .assert_ok();
+    let run = home.run(&["--profile", "other", "workflow-runs", "merge", "--help"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("unrecognized subcommand 'merge'"),
+        "{}",
+        run.stderr
     );
+}
+
+#[test]
+fn logout_removes_the_profiles_cached_schema() {
+    let document = serde_yaml_like(&std::fs::read_to_string(spec_2026()).expect("spec"));
+    let server = Recorder::start(move |r| {
+        if r.path.ends_with("/open-api/core") {
+            (200, document.clone())
+        } else {
+            workflow_runs(r)
+        }
+    });
+    let home = Home::new();
+    let login = |home: &Home| {
+        let key = home.key_file();
+        home.run(&[
+            "auth",
+            "login",
+            "--profile",
+            "work",
+            "--api-url",
+            &server.url,
+            "--api-key-file",
+            key.to_str().expect("utf-8"),
+        ])
+        .assert_ok();
+    };
+    login(&home);
+    home.run(&["--profile", "work", "schema", "fetch"])
+        .assert_ok();
+    let schemas = home.path().join("config/schemas");
+    let cached = [
+        schemas.join("work.openapi.json"),
+        schemas.join("work.catalog.json"),
+    ];
+    assert!(cached.iter().all(|p| p.exists()), "nothing cached");
+
+    let run = home.run(&["--profile", "work", "auth", "logout"]);
+    run.assert_ok();
+    assert!(
+        run.stderr
+            .contains("removed profile `work` and its cached schema"),
+        "{}",
+        run.stderr
+    );
+    for path in &cached {
+        assert!(!path.exists(), "{} left behind", path.display());
+    }
+    // Saved again, the profile starts from the built-in model, which has
+    // no merge.
+    login(&home);
+    let run = home.run(&["--profile", "work", "workflow-runs", "merge", "--help"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
 }
 
 /// The 2026 document is YAML; the server sends JSON. The core loader reads
@@ -371,4 +444,414 @@ fn output_formats() {
     );
     run.assert_ok();
     assert_eq!(run.json(), json!({"status": "RUNNING"}));
+}
+
+/// Checks a refusal: exit 2, one `error:` line (and maybe a hint) holding
+/// every part, nothing on stdout, no key anywhere.
+fn refused(run: &support::Run, parts: &[&str]) {
+    assert_eq!(
+        run.code, 2,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
+    for part in parts {
+        assert!(
+            run.stderr.contains(part),
+            "expected `{part}` in:\n{}",
+            run.stderr
+        );
+    }
+    assert_eq!(run.stdout, "", "nothing goes to stdout on an error");
+    no_key(run);
+}
+
+#[test]
+fn no_key_anywhere_is_refused_before_anything_is_sent() {
+    let counter = Counter::start();
+    let home = Home::new();
+    let commands: [&[&str]; 3] = [
+        &["workflow-runs", "get", RUN_ID],
+        &["auth", "status"],
+        &["schema", "fetch"],
+    ];
+    for env_key in [None, Some(""), Some("  \n")] {
+        for args in commands {
+            let mut cmd = home.command();
+            cmd.arg("--api-url").arg(&counter.url).args(args);
+            if let Some(value) = env_key {
+                cmd.env("TWENTY_API_KEY", value);
+            }
+            let run = support::Run::from(cmd.output().expect("run"));
+            refused(
+                &run,
+                &[
+                    "error: no API key",
+                    "$TWENTY_API_KEY",
+                    "--api-key-file",
+                    "`twenty auth login`",
+                    "nothing was sent",
+                ],
+            );
+        }
+    }
+    assert!(!home.path().join("config/schemas").exists());
+    assert_eq!(counter.connections_made(), 0);
+}
+
+#[test]
+fn key_files_that_are_missing_or_empty_are_usage_errors_naming_them() {
+    let counter = Counter::start();
+    let home = Home::new();
+    let missing = home.path().join("no-such-key.txt");
+    let empty = home.path().join("empty-key.txt");
+    std::fs::write(&empty, "\n").expect("write");
+    let spaced = home.path().join("spaced-key.txt");
+    std::fs::write(&spaced, "two words\n").expect("write");
+
+    let with_file = |file: &std::path::Path, args: &[&str]| {
+        let mut all = vec![
+            "--api-url",
+            counter.url.as_str(),
+            "--api-key-file",
+            file.to_str().expect("utf-8"),
+        ];
+        all.extend_from_slice(args);
+        home.run(&all)
+    };
+    let missing_named = format!("failed to read the API key file `{}`", missing.display());
+    for args in [&["workflow-runs", "get", RUN_ID][..], &["auth", "login"]] {
+        refused(
+            &with_file(&missing, args),
+            &[&missing_named, "no such file or directory"],
+        );
+    }
+    let empty_named = format!("invalid API key in the API key file `{}`", empty.display());
+    refused(
+        &with_file(&empty, &["workflow-runs", "get", RUN_ID]),
+        &[&empty_named, "the key is empty"],
+    );
+    let run = with_file(&spaced, &["workflow-runs", "get", RUN_ID]);
+    refused(&run, &["contains spaces"]);
+    assert!(!run.stderr.contains("two words"), "{}", run.stderr);
+
+    // A key from the environment that cannot be sent names the variable.
+    let run = support::Run::from(
+        home.command()
+            .env("TWENTY_API_KEY", "two words")
+            .args(["--api-url", &counter.url, "workflow-runs", "get", RUN_ID])
+            .output()
+            .expect("run"),
+    );
+    refused(
+        &run,
+        &["invalid API key in $TWENTY_API_KEY", "contains spaces"],
+    );
+    assert!(!run.stderr.contains("two words"), "{}", run.stderr);
+
+    // Other input files the user names: --schema and --each.
+    let schema = home.path().join("no-such-doc.json");
+    let run = home.run_at(
+        &counter.url,
+        &[
+            "--schema",
+            schema.to_str().expect("utf-8"),
+            "people",
+            "list",
+        ],
+    );
+    refused(
+        &run,
+        &[
+            &format!("failed to read --schema `{}`", schema.display()),
+            "no such file",
+        ],
+    );
+    let lines = home.path().join("no-such-lines.jsonl");
+    let run = home.run_at(
+        &counter.url,
+        &[
+            "workflow-runs",
+            "create",
+            "--each",
+            lines.to_str().expect("utf-8"),
+        ],
+    );
+    refused(
+        &run,
+        &[
+            &format!("failed to open --each `{}`", lines.display()),
+            "no such file",
+        ],
+    );
+    let rows = home.path().join("no-such-people.csv");
+    let run = home.run_at(
+        &counter.url,
+        &["import", "people", rows.to_str().expect("utf-8")],
+    );
+    refused(
+        &run,
+        &[
+            &format!("failed to read `{}`", rows.display()),
+            "no such file",
+        ],
+    );
+    assert!(!home.path().join("config/config.json").exists());
+    assert_eq!(counter.connections_made(), 0);
+}
+
+#[test]
+fn profile_names_must_be_safe_file_names() {
+    let counter = Counter::start();
+    let home = Home::new();
+    let key = home.key_file();
+    let key = key.to_str().expect("utf-8");
+    for name in ["../../evil", "a/b", "", "has space", ".."] {
+        let run = home.run_at(&counter.url, &["--profile", name, "schema", "fetch"]);
+        refused(
+            &run,
+            &[&format!("--profile `{name}` is not a valid profile name")],
+        );
+        let run = home.run(&[
+            "auth",
+            "login",
+            "--profile",
+            name,
+            "--api-url",
+            &counter.url,
+            "--api-key-file",
+            key,
+        ]);
+        refused(&run, &["is not a valid profile name"]);
+    }
+    let run = support::Run::from(
+        home.command()
+            .env("TWENTY_PROFILE", "../evil")
+            .args(["workflow-runs", "get", RUN_ID])
+            .output()
+            .expect("run"),
+    );
+    refused(
+        &run,
+        &["$TWENTY_PROFILE `../evil` is not a valid profile name"],
+    );
+
+    // Nothing was written anywhere: not the config, not a schema.
+    let mut written = Vec::new();
+    let mut dirs = vec![home.path().to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.file_name() != Some("key.txt".as_ref()) {
+                written.push(path);
+            }
+        }
+    }
+    assert_eq!(written, Vec::<std::path::PathBuf>::new());
+    let evil = home.path().parent().expect("tmp").join("evil.catalog.json");
+    assert!(!evil.exists());
+    assert_eq!(counter.connections_made(), 0);
+}
+
+#[test]
+fn an_unknown_profile_is_named_with_the_saved_ones() {
+    let counter = Counter::start();
+    let home = Home::new();
+    let key = home.key_file();
+    let key = key.to_str().expect("utf-8");
+    for name in ["work", "staging"] {
+        home.run(&[
+            "auth",
+            "login",
+            "--profile",
+            name,
+            "--api-url",
+            &counter.url,
+            "--api-key-file",
+            key,
+        ])
+        .assert_ok();
+    }
+    for args in [
+        &["--profile", "nosuch", "workflow-runs", "get", RUN_ID][..],
+        &["--profile", "nosuch", "auth", "status"],
+        &["--profile", "nosuch", "schema", "fetch"],
+        &["--profile", "nosuch", "--sandbox", "people", "list"],
+    ] {
+        refused(
+            &home.run(args),
+            &[
+                "error: unknown profile `nosuch`",
+                "hint: saved profiles: `staging`, `work`",
+                "twenty auth login --profile nosuch",
+            ],
+        );
+    }
+    let run = support::Run::from(
+        home.command()
+            .env("TWENTY_PROFILE", "nosuch")
+            .args(["workflow-runs", "get", RUN_ID])
+            .output()
+            .expect("run"),
+    );
+    refused(&run, &["unknown profile `nosuch`"]);
+    assert_eq!(counter.connections_made(), 0);
+}
+
+#[test]
+fn login_applies_the_plain_http_rule_unless_told_otherwise() {
+    let home = Home::new();
+    let key = home.key_file();
+    let key = key.to_str().expect("utf-8");
+    // 192.0.2.1 is a documentation address: no host answers there.
+    let far = "http://192.0.2.1:8080";
+    let run = home.run(&["auth", "login", "--api-url", far, "--api-key-file", key]);
+    refused(&run, &["plain http", "--allow-insecure-http"]);
+    let run = home.run(&[
+        "auth",
+        "login",
+        "--api-url",
+        "crm.example.com",
+        "--api-key-file",
+        key,
+    ]);
+    refused(&run, &["https://crm.example.com"]);
+    assert!(!home.path().join("config/config.json").exists());
+
+    let run = home.run(&[
+        "auth",
+        "login",
+        "--api-url",
+        far,
+        "--api-key-file",
+        key,
+        "--allow-insecure-http",
+    ]);
+    run.assert_ok();
+    assert!(
+        run.stderr
+            .contains("warning: profile `default` sends its key over plain http"),
+        "{}",
+        run.stderr
+    );
+    let config = home.path().join("config/config.json");
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(config).expect("config")).expect("json");
+    assert_eq!(saved["profiles"]["default"]["allow_insecure_http"], true);
+
+    // The saved URL passes the check later (the run fails on the network,
+    // exit 4, not on the rule, exit 2); the same URL typed again does not
+    // inherit the profile's permission.
+    let run = home.run(&[
+        "--no-retry",
+        "--timeout",
+        "1",
+        "workflow-runs",
+        "get",
+        RUN_ID,
+    ]);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    no_key(&run);
+    let run = home.run(&["--api-url", far, "workflow-runs", "get", RUN_ID]);
+    refused(&run, &["plain http"]);
+}
+
+#[test]
+fn the_sandbox_refuses_a_key_no_client_could_send() {
+    let home = Home::new();
+    for key in ["other key", "tab\tkey", "clé"] {
+        let run = home.run(&["sandbox", "serve", "--memory", "--api-key", key]);
+        refused(&run, &["--api-key is a key no client could send"]);
+        assert!(!run.stderr.contains(key), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn a_sandbox_on_a_network_address_needs_its_own_key_and_says_how_to_reach_it() {
+    let home = Home::new();
+    let run = home.run(&["sandbox", "serve", "--memory", "--host", "0.0.0.0"]);
+    refused(
+        &run,
+        &[
+            "--host 0.0.0.0 lets other machines reach the sandbox",
+            "--api-key",
+        ],
+    );
+    let run = home.run(&[
+        "sandbox",
+        "serve",
+        "--memory",
+        "--host",
+        "0.0.0.0",
+        "--api-key",
+        twenty_sandbox::DEFAULT_API_KEY,
+    ]);
+    refused(
+        &run,
+        &["needs a key of its own", "the default key is public"],
+    );
+
+    let mut child = home
+        .command()
+        .args([
+            "sandbox",
+            "serve",
+            "--memory",
+            "--seed",
+            "empty",
+            "--host",
+            "0.0.0.0",
+            "--api-key",
+            "net-key-1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("url line");
+    let url = first.trim().strip_prefix("url: ").expect("url").to_string();
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut told = String::new();
+    for line in (&mut stderr).lines() {
+        let line = line.expect("stderr line");
+        told.push_str(&line);
+        told.push('\n');
+        if line == "serving until Ctrl-C" {
+            break;
+        }
+    }
+    let out = home
+        .command()
+        .env("TWENTY_API_URL", &url)
+        .env("TWENTY_API_KEY", "net-key-1")
+        .args(["workflow-runs", "list", "--format", "jsonl"])
+        .output()
+        .expect("run");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let port = url.rsplit(':').next().expect("port");
+    assert!(
+        told.starts_with(&format!("warning: the sandbox listens on 0.0.0.0:{port}")),
+        "{told}"
+    );
+    assert!(
+        told.contains(&format!("from this machine: --api-url {url}\n")),
+        "{told}"
+    );
+    assert!(
+        told.contains(&format!(":{port} --allow-insecure-http\n")),
+        "{told}"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -16,7 +16,7 @@ use support::{Home, spec};
 
 /// Option names the CLI keeps for itself; a field with one of these names
 /// is set with `--set` instead.
-const TAKEN: [&str; 24] = [
+const TAKEN: [&str; 25] = [
     "profile",
     "api-url",
     "api-key-file",
@@ -24,6 +24,7 @@ const TAKEN: [&str; 24] = [
     "format",
     "jq",
     "rate",
+    "timeout",
     "raw",
     "sandbox",
     "debug",

@@ -137,6 +137,8 @@ struct Inner {
 pub(crate) struct Outcome {
     pub(crate) result: Result<Response, Error>,
     pub(crate) repeated_after_unknown: bool,
+    /// How many times the request was sent (0 when it could not be built).
+    pub(crate) attempts: u32,
 }
 
 /// One attempt's failure, before the retry decision.
@@ -206,6 +208,7 @@ impl Client {
                 return Outcome {
                     result: Err(error),
                     repeated_after_unknown: false,
+                    attempts: 0,
                 };
             }
         };
@@ -226,6 +229,7 @@ impl Client {
                     return Outcome {
                         result: Ok(response),
                         repeated_after_unknown,
+                        attempts: attempt,
                     };
                 }
                 Err(failure) => failure,
@@ -251,6 +255,7 @@ impl Client {
                 return Outcome {
                     result: Err(finish(failure.error, attempt)),
                     repeated_after_unknown,
+                    attempts: attempt,
                 };
             }
 
@@ -514,6 +519,7 @@ impl Client {
                 url: shown.to_owned(),
                 cause,
                 kind,
+                attempts: 1,
             },
             transient: true,
             retry_after: None,
@@ -631,8 +637,21 @@ fn graphql_errors(body: &Value) -> Option<String> {
 }
 
 /// Marks how many attempts a final error took, where the error says so.
-fn finish(error: Error, attempts: u32) -> Error {
+pub(crate) fn finish(error: Error, attempts: u32) -> Error {
     match error {
+        Error::Network {
+            method,
+            url,
+            cause,
+            kind,
+            ..
+        } => Error::Network {
+            method,
+            url,
+            cause,
+            kind,
+            attempts,
+        },
         Error::RateLimited {
             method,
             url,

@@ -270,7 +270,11 @@ mod tests {
     fn plain_http_to_another_host_is_refused_unless_allowed() {
         let err = normalize_base_url("http://crm.example.com/rest", false).unwrap_err();
         assert!(matches!(err, Error::InsecureHttp { ref url } if url == "http://crm.example.com"));
-        assert!(err.hint().unwrap().contains("--allow-insecure-http"));
+        assert!(
+            err.hint()
+                .unwrap()
+                .contains("`ClientConfig::allow_insecure_http`")
+        );
         assert!(normalize_base_url("http://crm.example.com", true).is_ok());
     }
 

@@ -30,9 +30,11 @@ pub const EXIT_RATE_LIMITED: i32 = 5;
 /// Exit code for a record or route that does not exist.
 pub const EXIT_NOT_FOUND: i32 = 6;
 
-const KEY_HINT: &str = "set a key with the TWENTY_API_KEY environment variable, \
-    `twenty auth login`, or --api-key-file; keys are made in Twenty under \
+const KEY_HINT: &str = "set `ClientConfig::api_key`; keys are made in Twenty under \
     Settings > APIs & Webhooks";
+
+const REJECTED_KEY_HINT: &str = "check `ClientConfig::api_key`: the key may be mistyped, \
+    expired or revoked; keys are made in Twenty under Settings > APIs & Webhooks";
 
 /// How a request failed to get an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,16 +178,24 @@ pub enum Error {
 
     /// No answer: the server could not be reached, did not answer in time,
     /// or broke the connection. Exit code 4.
-    #[error("network error: {} {url} failed: {cause}", .method.as_str())]
+    #[error(
+        "network error: {} {url} failed after {attempts} attempt{}: {cause}",
+        .method.as_str(),
+        if *.attempts == 1 { "" } else { "s" }
+    )]
     Network {
         /// Method of the request.
         method: Method,
         /// URL of the request.
         url: String,
-        /// What happened, such as `connection refused`.
+        /// What happened to the last attempt, such as `connection refused`
+        /// or `no answer within 30.0s`.
         cause: String,
         /// Whether the server may have seen the request.
         kind: NetworkKind,
+        /// How many times the request was sent; with a timeout, each
+        /// attempt waited that long.
+        attempts: u32,
     },
 
     /// The answer is not what Twenty sends: HTML, a GraphQL-style error,
@@ -233,15 +243,20 @@ impl Error {
         }
     }
 
-    /// What the user can do about it, when there is something to say.
+    /// What the caller can do about it, when there is something to say.
+    ///
+    /// The hints speak of [`ClientConfig`](crate::ClientConfig) settings;
+    /// a program built on this crate that has its own names for them
+    /// (flags, variables) renders its own hints for those cases.
     pub fn hint(&self) -> Option<String> {
         Some(match self {
             Self::InvalidBaseUrl { .. } => {
                 "give the server's address, such as https://crm.example.com".into()
             }
-            Self::InsecureHttp { .. } => "use https://, or pass --allow-insecure-http \
-                 (allow_insecure_http in ClientConfig) if the network is trusted"
+            Self::InsecureHttp { .. } => "use https://, or set \
+                 `ClientConfig::allow_insecure_http` if the network is trusted"
                 .into(),
+            Self::Auth { key_sent: true, .. } => REJECTED_KEY_HINT.into(),
             Self::InvalidApiKey { .. } | Self::Auth { .. } => KEY_HINT.into(),
             Self::NotFound { messages, .. }
                 if messages.iter().any(|m| m.starts_with("Cannot ")) =>
@@ -254,13 +269,15 @@ impl Error {
                     .unwrap_or_default();
                 format!(
                     "{wait}Twenty allows about 100 requests per minute per workspace: \
-                     wait a minute, or lower the client's rate_limit"
+                     wait a minute, or set a lower `ClientConfig::rate_limit`"
                 )
             }
             Self::Network {
                 kind: NetworkKind::Timeout,
                 ..
-            } => "the server did not answer in time: try again or raise the timeout".into(),
+            } => "the server did not answer in time: try again later, or raise \
+                  `ClientConfig::timeout` (it applies to each attempt)"
+                .into(),
             Self::Network { .. } => {
                 "check that the server is running and reachable, and that the base url is right"
                     .into()
@@ -404,12 +421,13 @@ mod tests {
             url: "u".into(),
             cause: "connection refused".into(),
             kind: NetworkKind::Connect,
+            attempts: 1,
         };
         assert_eq!(net.exit_code(), 4);
         assert!(!net.outcome_unknown());
         assert_eq!(
             net.to_string(),
-            "network error: POST u failed: connection refused"
+            "network error: POST u failed after 1 attempt: connection refused"
         );
     }
 }

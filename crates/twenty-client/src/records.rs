@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use tokio::time::Instant;
 use twenty_core::{Method, Object, OperationKind, names};
 
-use crate::client::{Client, Request, RetrySafety};
+use crate::client::{Client, Request, RetrySafety, finish};
 use crate::error::{Error, excerpt};
 
 /// How many ids one read-back asks for: the smallest `limit` maximum of
@@ -301,6 +301,9 @@ impl Client {
         let policy = self.retry_policy();
         let started = Instant::now();
         let mut attempt = 0;
+        // Every create request sent, across the rounds below, so that a
+        // final error counts what was really tried.
+        let mut sent = 0;
         let mut unknown = false;
 
         while !pending.is_empty() {
@@ -316,6 +319,7 @@ impl Client {
             let req = with_depth(req, depth).retry(RetrySafety::WhenUnprocessed);
             let outcome = self.execute(&req).await;
             unknown |= outcome.repeated_after_unknown;
+            sent += outcome.attempts;
             let error = match outcome.result {
                 Ok(response) => {
                     let kind = if batch {
@@ -342,7 +346,7 @@ impl Client {
                     pending.clear();
                     break;
                 }
-                Err(error) => error,
+                Err(error) => finish(error, sent),
             };
 
             // A refusal after an unanswered attempt may be the server

@@ -68,8 +68,15 @@ async fn unauthenticated_maps_to_auth_with_the_server_message() {
     );
     assert!(text.ends_with("(401): Token invalid."), "{text}");
     let hint = err.hint().unwrap();
-    for way in ["TWENTY_API_KEY", "twenty auth login", "--api-key-file"] {
-        assert!(hint.contains(way), "{hint}");
+    assert!(hint.contains("`ClientConfig::api_key`"), "{hint}");
+    assert_library_words(&hint);
+}
+
+/// A library hint names the library's settings, never a command's flags,
+/// variables or subcommands, which a program using the crate may not have.
+fn assert_library_words(hint: &str) {
+    for cli in ["--", "TWENTY_", "twenty auth", "$"] {
+        assert!(!hint.contains(cli), "`{cli}` in a library hint: {hint}");
     }
 }
 
@@ -295,7 +302,124 @@ async fn a_slow_server_is_a_timeout() {
         "{err:?}"
     );
     assert_eq!(err.exit_code(), 4);
-    assert!(err.to_string().contains("no answer within 0.1s"), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("failed after 1 attempt: no answer within 0.1s"),
+        "{err}"
+    );
+    let hint = err.hint().unwrap();
+    assert!(hint.contains("`ClientConfig::timeout`"), "{hint}");
+    assert_library_words(&hint);
+}
+
+#[tokio::test]
+async fn a_timeout_after_retries_says_how_many_attempts_waited() {
+    let slow = || {
+        Reply::Delay(
+            Duration::from_millis(500),
+            Box::new(Reply::json(200, json!({}))),
+        )
+    };
+    let server = TestServer::scripted(vec![slow(), slow(), slow()]).await;
+    let mut config = server.config(Some(KEY));
+    config.retry.max_attempts = 3;
+    config.timeout = Duration::from_millis(100);
+    let err = Client::new(config)
+        .unwrap()
+        .find_one(&person(), ID, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Network {
+                kind: NetworkKind::Timeout,
+                attempts: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .ends_with("failed after 3 attempts: no answer within 0.1s"),
+        "{err}"
+    );
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn a_create_counts_every_request_it_sent() {
+    // Each create times out, so its outcome is unknown: the client reads
+    // the id back (empty list: not created) and sends the create again.
+    let server = TestServer::with(|r| {
+        if r.method == "GET" {
+            Reply::json(
+                200,
+                json!({"data": {"people": []}, "pageInfo": {"hasNextPage": false}, "totalCount": 0}),
+            )
+        } else {
+            Reply::Delay(
+                Duration::from_millis(500),
+                Box::new(Reply::json(201, json!({}))),
+            )
+        }
+    })
+    .await;
+    let mut config = server.config(Some(KEY));
+    config.retry.max_attempts = 2;
+    config.timeout = Duration::from_millis(100);
+    let err = Client::new(config)
+        .unwrap()
+        .create_one(&person(), json!({"name": {"firstName": "Ada"}}), None)
+        .await
+        .unwrap_err();
+    let posts = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    assert_eq!(posts, 2);
+    assert!(matches!(err, Error::Network { attempts: 2, .. }), "{err:?}");
+}
+
+#[test]
+fn library_hints_name_library_settings() {
+    let err = Client::new(ClientConfig::new("http://crm.example.com")).unwrap_err();
+    let hint = err.hint().unwrap();
+    assert!(
+        hint.contains("`ClientConfig::allow_insecure_http`"),
+        "{hint}"
+    );
+    assert_library_words(&hint);
+
+    let limited = Error::RateLimited {
+        method: twenty_core::Method::Get,
+        url: "https://crm.example.com/rest/people".into(),
+        status: 429,
+        attempts: 5,
+        retry_after: Some(Duration::from_secs(7)),
+        messages: vec![],
+    };
+    let hint = limited.hint().unwrap();
+    assert!(hint.contains("wait 7s"), "{hint}");
+    assert!(hint.contains("`ClientConfig::rate_limit`"), "{hint}");
+    assert_library_words(&hint);
+
+    for err in [
+        ApiKey::new(" ").unwrap_err(),
+        Error::Auth {
+            method: twenty_core::Method::Get,
+            url: "u".into(),
+            status: 403,
+            messages: vec![],
+            key_sent: false,
+        },
+    ] {
+        let hint = err.hint().unwrap();
+        assert!(hint.contains("`ClientConfig::api_key`"), "{hint}");
+        assert_library_words(&hint);
+    }
 }
 
 #[tokio::test]
@@ -316,7 +440,7 @@ fn configuration_errors_never_show_the_key_and_map_to_2() {
     let err = Client::new(config.clone()).unwrap_err();
     assert!(matches!(err, Error::InsecureHttp { .. }));
     assert_eq!(err.exit_code(), 2);
-    assert!(err.hint().unwrap().contains("--allow-insecure-http"));
+    assert!(err.hint().unwrap().contains("allow_insecure_http"));
     assert_no_key(&err);
 
     config.allow_insecure_http = true;

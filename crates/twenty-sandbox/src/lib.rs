@@ -147,7 +147,9 @@ impl SandboxConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
     /// The address could not be bound.
-    #[error("failed to bind {addr}: {source}")]
+    // The cause stays out of the message: it is the error's `source()`, and
+    // callers print the chain.
+    #[error("failed to bind {addr}")]
     Bind {
         /// The address asked for.
         addr: SocketAddr,
@@ -155,7 +157,7 @@ pub enum SandboxError {
         source: std::io::Error,
     },
     /// The database could not be opened or prepared.
-    #[error("failed to open the sandbox database {path}: {source}")]
+    #[error("failed to open the sandbox database {path}")]
     Database {
         /// The file, or `memory`.
         path: String,

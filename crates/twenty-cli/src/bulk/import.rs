@@ -75,8 +75,16 @@ pub async fn import(
     args: &ImportArgs,
 ) -> anyhow::Result<i32> {
     // Read and check every row before anything is sent.
-    let bytes = std::fs::read(&args.file)
-        .with_context(|| format!("failed to read `{}`", args.file.display()))?;
+    let bytes = match std::fs::read(&args.file) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            let reason = crate::io_reason(&e);
+            return invalid(&format!(
+                "failed to read `{}`: {reason}",
+                args.file.display()
+            ));
+        }
+    };
     let Some(format) = import_format(args) else {
         return invalid(&format!(
             "cannot tell the format of `{}` from its extension: pass --as csv or --as jsonl",

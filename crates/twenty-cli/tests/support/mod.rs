@@ -144,6 +144,7 @@ impl Run {
 pub struct Counter {
     pub url: String,
     count: Arc<AtomicUsize>,
+    peers: Arc<Mutex<Vec<std::net::SocketAddr>>>,
 }
 
 impl Counter {
@@ -151,18 +152,69 @@ impl Counter {
         let listener = StdListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let count = Arc::new(AtomicUsize::new(0));
-        let seen = count.clone();
+        let peers: Arc<Mutex<Vec<std::net::SocketAddr>>> = Arc::default();
+        let (seen, order) = (count.clone(), peers.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 seen.fetch_add(1, Ordering::SeqCst);
+                if let Ok(peer) = stream.as_ref().map(|s| s.peer_addr()) {
+                    order.lock().expect("lock").extend(peer.ok());
+                }
                 drop(stream);
             }
         });
-        Self { url, count }
+        Self { url, count, peers }
     }
 
     pub fn connections(&self) -> usize {
         self.count.load(Ordering::SeqCst)
+    }
+
+    /// How many connections were made before this call, once the listener
+    /// has taken every one of them: a probe connection joins the back of
+    /// the accept queue, so when it is seen, all earlier ones were too.
+    /// Call it once, after the run.
+    pub fn connections_made(&self) -> usize {
+        let addr = self.url.trim_start_matches("http://");
+        let probe = std::net::TcpStream::connect(addr).expect("probe");
+        let me = probe.local_addr().expect("probe addr");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if let Some(at) = self
+                .peers
+                .lock()
+                .expect("lock")
+                .iter()
+                .position(|p| *p == me)
+            {
+                return at;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the probe was never accepted"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+}
+
+/// A listener that accepts connections and never answers, holding them
+/// open: every request to it times out.
+pub struct Silent {
+    pub url: String,
+}
+
+impl Silent {
+    pub fn start() -> Self {
+        let listener = StdListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming() {
+                held.push(stream);
+            }
+        });
+        Self { url }
     }
 }
 

@@ -1,0 +1,352 @@
+//! Global options and the commands around them: what `--sandbox` means for
+//! each command, `--timeout`, hints in the command's own words, `help`
+//! for any resource, and the sandbox's store per catalog.
+
+mod support;
+
+use serde_json::json;
+use support::{Counter, Home, KEY, RUN_ID, Recorder, Silent, spec_2026};
+
+fn no_key(run: &support::Run) {
+    for text in [&run.stdout, &run.stderr] {
+        assert!(!text.contains(KEY), "key in output:\n{text}");
+        assert!(!text.contains("secret-part"), "part of the key in:\n{text}");
+    }
+}
+
+/// Exit 2 with every part in stderr and nothing on stdout.
+fn refused(run: &support::Run, parts: &[&str]) {
+    assert_eq!(
+        run.code, 2,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
+    for part in parts {
+        assert!(
+            run.stderr.contains(part),
+            "expected `{part}` in:\n{}",
+            run.stderr
+        );
+    }
+    assert_eq!(run.stdout, "");
+    no_key(run);
+}
+
+/// Runs `args` with a URL and a key in the environment, as a user with
+/// credentials set up would.
+fn run_with_env(home: &Home, url: &str, args: &[&str]) -> support::Run {
+    support::Run::from(
+        home.command()
+            .env("TWENTY_API_URL", url)
+            .env("TWENTY_API_KEY", KEY)
+            .args(args)
+            .output()
+            .expect("run"),
+    )
+}
+
+#[test]
+fn sandbox_is_refused_where_it_cannot_apply() {
+    let counter = Counter::start();
+    let home = Home::new();
+    let key = home.key_file();
+    let key = key.to_str().expect("utf-8");
+
+    let run = run_with_env(&home, &counter.url, &["--sandbox", "schema", "fetch"]);
+    refused(
+        &run,
+        &[
+            "--sandbox does not apply to `twenty schema fetch`",
+            "hint: `twenty --sandbox schema objects`",
+        ],
+    );
+    assert!(!home.path().join("config/schemas").exists());
+
+    refused(
+        &run_with_env(&home, &counter.url, &["--sandbox", "auth", "login"]),
+        &["--sandbox does not apply to `twenty auth login`"],
+    );
+    refused(
+        &run_with_env(&home, &counter.url, &["auth", "logout", "--sandbox"]),
+        &["--sandbox does not apply to `twenty auth logout`"],
+    );
+    refused(
+        &run_with_env(
+            &home,
+            &counter.url,
+            &["--sandbox", "sandbox", "serve", "--memory"],
+        ),
+        &["--sandbox does not apply to `twenty sandbox serve`"],
+    );
+    assert!(!home.path().join("config/config.json").exists());
+
+    for (flag, value) in [("--api-url", counter.url.as_str()), ("--api-key-file", key)] {
+        let run = home.run(&["--sandbox", flag, value, "people", "list"]);
+        refused(
+            &run,
+            &[&format!("--sandbox and {flag} cannot be used together")],
+        );
+    }
+    assert!(
+        !home.path().join("data").exists(),
+        "a refused run started a sandbox"
+    );
+    assert_eq!(counter.connections_made(), 0);
+}
+
+#[test]
+fn auth_status_with_sandbox_reports_on_the_embedded_sandbox() {
+    let counter = Counter::start();
+    let home = Home::new();
+    let run = run_with_env(&home, &counter.url, &["--sandbox", "auth", "status"]);
+    run.assert_ok();
+    let store = home.path().join("data/sandbox/sandbox.db");
+    let mut lines = run.stdout.lines();
+    assert_eq!(
+        lines.next(),
+        Some(format!("sandbox: embedded, records in {}", store.display()).as_str())
+    );
+    let url = lines.next().expect("url line");
+    assert!(url.starts_with("url: http://127.0.0.1:"), "{url}");
+    assert_eq!(lines.next(), Some("key: set"));
+    assert_eq!(lines.next(), Some("check: ok"));
+    assert!(store.exists());
+    assert_eq!(counter.connections_made(), 0);
+}
+
+#[test]
+fn timeout_is_per_attempt_validated_and_named_with_the_attempts() {
+    let server = Silent::start();
+    let home = Home::new();
+    let run = home.run_at(
+        &server.url,
+        &[
+            "--timeout",
+            "0.3",
+            "--no-retry",
+            "workflow-runs",
+            "get",
+            RUN_ID,
+        ],
+    );
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    no_key(&run);
+    let mut lines = run.stderr.lines();
+    let error = lines.next().expect("error line");
+    assert!(
+        error.ends_with("failed after 1 attempt: no answer within 0.3s"),
+        "{error}"
+    );
+    let hint = lines.next().expect("hint line");
+    assert!(hint.starts_with("hint: "), "{hint}");
+    assert!(hint.contains("--timeout SECONDS"), "{hint}");
+    assert!(!hint.contains("ClientConfig"), "{hint}");
+
+    // With retries every attempt waits the whole timeout, and the message
+    // says how many there were.
+    let run = home.run_at(&server.url, &["--timeout", "0.1", "people", "list"]);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("failed after 5 attempts: no answer within 0.1s"),
+        "{}",
+        run.stderr
+    );
+
+    let counter = Counter::start();
+    for bad in ["0", "-1", "abc", "1e9", "NaN"] {
+        let flag = format!("--timeout={bad}");
+        let run = home.run_at(&counter.url, &[&flag, "people", "list"]);
+        assert_eq!(run.code, 2, "{bad}: {}", run.stderr);
+        assert!(
+            run.stderr
+                .contains(&format!("invalid value '{bad}' for '--timeout <SECONDS>'")),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(counter.connections_made(), 0);
+}
+
+#[test]
+fn hints_name_the_commands_flags_not_the_librarys_settings() {
+    let home = Home::new();
+    let insecure = home.run_at("http://crm.example.com", &["people", "list"]);
+    refused(
+        &insecure,
+        &["hint: use https://, or pass --allow-insecure-http if the network is trusted"],
+    );
+
+    let limited = Recorder::start(|_| {
+        (
+            429,
+            json!({"statusCode": 429, "error": "TooManyRequestsException",
+                   "messages": ["Too many requests"]}),
+        )
+    });
+    let limited = home.run_at(&limited.url, &["--no-retry", "people", "list"]);
+    assert_eq!(limited.code, 5, "{}", limited.stderr);
+    assert!(
+        limited.stderr.contains("send fewer with --rate N"),
+        "{}",
+        limited.stderr
+    );
+
+    let rejected = Recorder::start(|_| {
+        (
+            401,
+            json!({"statusCode": 401, "error": "UNAUTHENTICATED", "messages": ["Token invalid."]}),
+        )
+    });
+    let rejected = home.run_at(&rejected.url, &["people", "list"]);
+    assert_eq!(rejected.code, 3, "{}", rejected.stderr);
+    assert!(
+        rejected.stderr.contains(
+            "$TWENTY_API_KEY, pass --api-key-file FILE, or save one with `twenty auth login`"
+        ),
+        "{}",
+        rejected.stderr
+    );
+
+    for run in [&insecure, &limited, &rejected] {
+        for library in ["ClientConfig", "rate_limit", "allow_insecure_http"] {
+            assert!(!run.stderr.contains(library), "{}", run.stderr);
+        }
+        no_key(run);
+    }
+}
+
+#[test]
+fn help_works_for_any_resource_and_verb() {
+    let home = Home::new();
+    let run = home.run(&["help", "people", "list"]);
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("Usage: twenty people list [OPTIONS]"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stdout, home.run(&["people", "list", "--help"]).stdout);
+
+    let run = home.run(&["help", "workflow-runs"]);
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("Usage: twenty workflow-runs"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("update"), "{}", run.stdout);
+
+    let run = home.run(&["help", "call", "findManyPeople"]);
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("Usage: twenty call findManyPeople"),
+        "{}",
+        run.stdout
+    );
+
+    let run = home.run(&["help", "auth", "login"]);
+    run.assert_ok();
+    let run = home.run(&["help", "people", "nosuch"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("unrecognized subcommand 'nosuch'"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_port_in_use_names_its_cause_once() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let home = Home::new();
+    let run = home.run(&["sandbox", "serve", "--memory", "--port", &port]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let expected = format!("error: failed to start the sandbox: failed to bind 127.0.0.1:{port}: ");
+    assert!(run.stderr.starts_with(&expected), "{}", run.stderr);
+    assert_eq!(
+        run.stderr
+            .to_lowercase()
+            .matches("address already in use")
+            .count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    drop(taken);
+}
+
+#[test]
+fn each_catalog_keeps_its_own_sandbox_store() {
+    let home = Home::new();
+    let doc = spec_2026();
+    let doc = doc.to_str().expect("utf-8");
+
+    let run = home.run(&[
+        "--sandbox",
+        "--schema",
+        doc,
+        "--debug",
+        "workflow-runs",
+        "create",
+        "--name",
+        "Queued",
+        "--status",
+        "ENQUEUED",
+    ]);
+    run.assert_ok();
+    let dir = home.path().join("data/sandbox");
+    let store = std::fs::read_dir(&dir)
+        .expect("sandbox dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .find(|name| name.starts_with("sandbox-") && name.ends_with(".db"))
+        .expect("a store for the 2026 catalog");
+    assert!(
+        run.stderr.contains(&format!(
+            "starting the sandbox with the store {}",
+            dir.join(&store).display()
+        )),
+        "{}",
+        run.stderr
+    );
+
+    // The built-in catalog has its own store, where the 2026 value is not.
+    let run = home.run(&[
+        "--sandbox",
+        "-v",
+        "workflow-runs",
+        "list",
+        "--format",
+        "jsonl",
+    ]);
+    run.assert_ok();
+    assert!(
+        run.stderr.contains(&format!(
+            "starting the sandbox with the store {}",
+            dir.join("sandbox.db").display()
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("ENQUEUED"), "{}", run.stdout);
+    assert!(!run.stdout.contains("Queued"), "{}", run.stdout);
+
+    // The 2026 store kept its record.
+    let run = home.run(&[
+        "--sandbox",
+        "--schema",
+        doc,
+        "workflow-runs",
+        "list",
+        "--filter",
+        "name[eq]:\"Queued\"",
+        "--format",
+        "jsonl",
+    ]);
+    run.assert_ok();
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+    assert!(run.stdout.contains("ENQUEUED"), "{}", run.stdout);
+}
