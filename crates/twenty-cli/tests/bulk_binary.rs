@@ -240,3 +240,55 @@ async fn an_import_killed_at_random_moments_ends_with_every_row_once() {
     assert!(!journal.exists(), "the finished job removed its journal");
     sandbox.shutdown().await;
 }
+
+/// The help of a bulk command down to the global options, which belong to
+/// every command and have their own snapshots.
+fn bulk_help(verb: &str) -> String {
+    let home = scratch(&format!("help-{verb}"));
+    let out = Command::new(env!("CARGO_BIN_EXE_twenty"))
+        .args([verb, "--help"])
+        .env("COLUMNS", "100")
+        .env("HOME", &home)
+        .env("TWENTY_CONFIG_DIR", home.join("config"))
+        .env("TWENTY_DATA_DIR", home.join("data"))
+        .env_remove("TWENTY_PROFILE")
+        .output()
+        .expect("twenty runs");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let help = text(&out.stdout);
+    let end = help.find("Global options:").expect("global options last");
+    help[..end].to_owned()
+}
+
+/// Compares with `tests/snapshots/NAME`; `UPDATE_SNAPSHOTS=1` rewrites it.
+fn snapshot(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, actual).expect("write snapshot");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("no snapshot {name}; run with UPDATE_SNAPSHOTS=1"));
+    assert_eq!(
+        actual, expected,
+        "help of {name} changed; run with UPDATE_SNAPSHOTS=1 if intended"
+    );
+}
+
+#[test]
+fn import_and_export_help_read_like_the_other_commands() {
+    for verb in ["import", "export"] {
+        let help = bulk_help(verb);
+        let about = help.lines().next().unwrap_or_default();
+        assert!(
+            !about.ends_with('.') && !about.contains("Arguments of"),
+            "{verb}: {about}"
+        );
+        // Allowed values and defaults are stated in the sentence, once.
+        assert!(!help.contains("Possible values"), "{help}");
+        assert!(!help.contains("[default:"), "{help}");
+        snapshot(&format!("{verb}-help.txt"), &help);
+    }
+}
