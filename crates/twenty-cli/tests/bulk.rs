@@ -204,6 +204,37 @@ async fn invalid_rows_go_to_the_reject_file_and_the_rest_is_created() {
 }
 
 #[tokio::test]
+async fn rejects_name_the_line_in_files_with_crlf_endings_and_quoted_breaks() {
+    let sandbox = sandbox(Seed::Empty, None).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let tasks = object(&catalog, "tasks");
+    let dir = scratch("crlf");
+    let file = dir.join("tasks.csv");
+    // As a spreadsheet saves it: CRLF endings, a cell with a line break and
+    // a quote in it, a blank line.
+    let text = "title,status\r\n\"two\r\nlines, \"\"quoted\"\"\",TODO\r\nbad,SOMEDAY\r\n\r\nfine,DONE\r\nworse,NEVER\r\n";
+    std::fs::write(&file, text).unwrap();
+
+    let code = run_import(&client, &catalog, tasks, &import_args(&file)).await;
+
+    assert_eq!(code, 1);
+    let rows: Vec<u64> = rejects(&reject_path(&file))
+        .iter()
+        .map(|r| r["row"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rows, [4, 7], "the lines an editor shows");
+    let mut titles: Vec<String> = all(&client, tasks)
+        .await
+        .iter()
+        .filter_map(|r| r["title"].as_str().map(str::to_owned))
+        .collect();
+    titles.sort();
+    assert_eq!(titles, ["fine", "two\r\nlines, \"quoted\""]);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_row_the_server_refuses_costs_only_itself() {
     let sandbox = sandbox(Seed::Empty, None).await;
     let client = client(&sandbox);
