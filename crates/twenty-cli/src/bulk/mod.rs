@@ -28,6 +28,9 @@ pub const EXIT_ALL_DONE: i32 = 0;
 pub const EXIT_SOME_REJECTED: i32 = 1;
 /// Exit code: the input file cannot be used, or no row could be sent.
 pub const EXIT_INVALID_INPUT: i32 = 2;
+/// Exit code: the import was interrupted with Ctrl-C; `--resume` finishes
+/// it. 128 + SIGINT, as shells report a process that SIGINT ended.
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// Options of `twenty import <resource> FILE`.
 #[derive(clap::Args, Debug, Clone)]
@@ -94,6 +97,13 @@ pub struct ImportArgs {
     /// (switch)
     #[arg(long, help_heading = "Report")]
     pub no_progress: bool,
+
+    /// Whether Ctrl-C stops the import resumably (see
+    /// [`EXIT_INTERRUPTED`]) instead of ending the process. The command
+    /// line sets it; a program embedding the import may keep SIGINT for
+    /// itself.
+    #[arg(skip = true)]
+    pub interruptible: bool,
 }
 
 /// Options of `twenty export <resource>`.
