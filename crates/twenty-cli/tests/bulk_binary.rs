@@ -493,3 +493,122 @@ async fn an_edited_export_imported_again_is_refused_with_the_fix() {
     assert_eq!(city(records), "Paris");
     sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_checks_its_options_as_list_does_before_sending() {
+    let server = Counted::start(Seed::Demo, None).await;
+    let dir = scratch("export-checks");
+    let cases: [(&[&str], &[&str]); 6] = [
+        (
+            &["export", "people", "--filter", "nme[eq]:x"],
+            &["--filter is invalid", "did you mean 'name'"],
+        ),
+        (
+            &["export", "people", "--order-by", "nme"],
+            &["--order-by is invalid", "did you mean 'name'"],
+        ),
+        (
+            &["export", "companies", "--depth", "3"],
+            &["--depth must be one of 0, 1, 2", "`3`"],
+        ),
+        (
+            &["export", "people", "--page-size", "100"],
+            &["--page-size must be", "60", "`100`"],
+        ),
+        (
+            &[
+                "export",
+                "people",
+                "--filter",
+                "city[eq]:\"Paris\"",
+                "--order-by",
+                "city[Up]",
+            ],
+            &["--order-by is invalid"],
+        ),
+        (
+            &["export", "people", "-o", "/nonexistent-dir/people.csv"],
+            &["cannot create `/nonexistent-dir/people.csv`"],
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = run(server.twenty(&dir, args)).await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+        for needle in expected {
+            assert!(
+                stderr.contains(needle),
+                "{args:?}: no `{needle}` in {stderr}"
+            );
+        }
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    assert_eq!(server.count(""), 0, "nothing was sent");
+
+    // The checked values are the ones sent.
+    let args = [
+        "export",
+        "people",
+        "--filter",
+        "city[eq]:\"Nowhere\"",
+        "--order-by",
+        "name.lastName[DescNullsLast]",
+        "--depth",
+        "1",
+        "--page-size",
+        "7",
+    ];
+    let out = run(server.twenty(&dir, &args)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(server.count("GET /rest/people"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_ends_quietly_when_the_reader_goes_away() {
+    let sandbox = sandbox(Seed::Empty, None).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    // Far more than the pipe and the export's buffer hold, so the export
+    // is still writing when the reader leaves.
+    let records: Vec<serde_json::Value> = (0..3_000)
+        .map(|i| {
+            serde_json::json!({"emails": {"primaryEmail": format!("p{i}@bulk.test")},
+                                    "jobTitle": "a title long enough to fill the pipe sooner"})
+        })
+        .collect();
+    for chunk in records.chunks(60) {
+        client
+            .create_many(people, chunk.to_vec(), None)
+            .await
+            .unwrap();
+    }
+    let dir = scratch("broken-pipe");
+
+    for format in ["csv", "jsonl"] {
+        let mut child = twenty(&sandbox, &dir, &["export", "people", "--as", format])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("twenty starts");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let first = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+            // `head -1`: one line read, then the pipe closed.
+            drop(stdout);
+            line
+        })
+        .await
+        .unwrap();
+        assert!(!first.is_empty(), "{format}");
+        let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{format}: {stderr}");
+        assert_eq!(stderr, "", "{format}: nothing to report");
+    }
+    sandbox.shutdown().await;
+}

@@ -32,6 +32,16 @@ pub const EXIT_INVALID_INPUT: i32 = 2;
 /// it. 128 + SIGINT, as shells report a process that SIGINT ended.
 pub const EXIT_INTERRUPTED: i32 = 130;
 
+/// Prints a refusal of what the user typed the way every command does,
+/// and returns [`EXIT_INVALID_INPUT`].
+fn refuse(usage: &crate::UsageError) -> i32 {
+    eprintln!("error: {}", usage.message);
+    if let Some(hint) = &usage.hint {
+        eprintln!("hint: {hint}");
+    }
+    EXIT_INVALID_INPUT
+}
+
 /// Options of `twenty import <resource> FILE`.
 #[derive(clap::Args, Debug, Clone)]
 #[command(
