@@ -307,6 +307,7 @@ async fn many_refused_rows_cost_about_one_request_each() {
 
     assert_eq!(code, 2, "no row could be created");
     let creates = sandbox.count("POST /rest/batch/people");
+    eprintln!("{creates} create requests for {rows} refused rows");
     // Each refused row needs a request of its own to name it; the finding
     // out costs a few more per batch. Halving alone cost two a row.
     assert!(creates >= rows, "{creates}");
@@ -687,6 +688,62 @@ async fn resume_settles_a_batch_whose_answer_was_lost() {
     );
     assert!(!path.exists());
     sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn resume_keeps_the_rows_a_finished_batch_rejected_before_sending() {
+    let sandbox = Counted::start(Seed::Empty, None).await;
+    let client = sandbox.client();
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    let taken = uuid::Uuid::new_v4().to_string();
+    let fresh = uuid::Uuid::new_v4().to_string();
+    let record = json!({"id": taken, "emails": {"primaryEmail": "old@bulk.test"}});
+    client.create_one(people, record, None).await.unwrap();
+    let dir = scratch("resume-taken");
+    let file = dir.join("people.csv");
+    let text = format!(
+        "id,emails.primaryEmail\n{taken},taken@bulk.test\n{fresh},fresh@bulk.test\n,third@bulk.test\n"
+    );
+    std::fs::write(&file, &text).unwrap();
+
+    // What a run killed after its first batch (lines 2 and 3) leaves: line
+    // 2 rejected before sending since its id was taken, line 3 created.
+    let record = json!({"id": fresh, "emails": {"primaryEmail": "fresh@bulk.test"}});
+    client.create_one(people, record, None).await.unwrap();
+    let path = journal::path_for(&file);
+    let journal = Journal::create(&path, &Header::new("people", text.as_bytes(), None)).unwrap();
+    journal
+        .sending(0, &[3], std::slice::from_ref(&fresh))
+        .unwrap();
+    let outcome = journal::Outcome {
+        created: vec![3],
+        rejected: vec![journal::Rejection {
+            row: 2,
+            reason: format!("a record with id `{taken}` already exists"),
+        }],
+    };
+    journal.done(0, &outcome).unwrap();
+    drop(journal);
+    sandbox.reset();
+
+    let mut args = import_args(&file);
+    args.resume = true;
+    let code = run_import(&client, &catalog, people, &args).await;
+
+    assert_eq!(code, 1);
+    assert_eq!(sandbox.count("GET"), 0, "the journal settled lines 2 and 3");
+    assert_eq!(sandbox.count("POST /rest/batch/people"), 1, "line 4 only");
+    let rejects = rejects(&reject_path(&file));
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert_eq!(rejects[0]["row"], 2);
+    let emails = tally(&all(&client, people).await, "/emails/primaryEmail");
+    let mut held: Vec<&str> = emails.keys().map(String::as_str).collect();
+    held.sort();
+    assert_eq!(
+        held,
+        ["fresh@bulk.test", "old@bulk.test", "third@bulk.test"]
+    );
 }
 
 /// Exports `plural` from one sandbox and returns the CSV rows without the

@@ -678,9 +678,8 @@ impl Density {
 
 /// Creates one batch's rows exactly once: looks up the ids rows brought,
 /// journals the ids, sends, and splits a refused group until the refused
-/// rows stand alone. Returns `None` when the job stopped first; the batch
-/// is then journaled as in flight, for `--resume`.
-async fn send_batch(job: &Job, batch: Batch) -> anyhow::Result<Option<Outcome>> {
+/// rows stand alone.
+async fn send_batch(job: &Job, batch: Batch) -> anyhow::Result<()> {
     let mut outcome = Outcome::default();
     let mut pending = batch.items;
 
@@ -730,9 +729,6 @@ async fn send_batch(job: &Job, batch: Batch) -> anyhow::Result<Option<Outcome>> 
     while let Some(mut group) = stack.pop() {
         if group.items.is_empty() {
             continue;
-        }
-        if job.stopping() {
-            return Ok(None);
         }
         if group.items.len() > 1 && (group.refused || density.dense()) {
             split(&mut stack, group, density.dense());
@@ -816,7 +812,7 @@ async fn send_batch(job: &Job, batch: Batch) -> anyhow::Result<Option<Outcome>> 
         journal.done(batch.number, &outcome)?;
     }
     job.record(&outcome);
-    Ok(Some(outcome))
+    Ok(())
 }
 
 /// Pushes the parts of a group known to hold a refused row: every row on
