@@ -374,6 +374,17 @@ async fn ctrl_c_stops_an_import_that_resume_then_finishes() {
     sandbox.shutdown().await;
 }
 
+/// Checks that a run was refused as invalid input, with `expected` in its
+/// message.
+fn refused(name: &str, out: Output, expected: &[&str]) {
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+    assert!(stderr.starts_with("error: "), "{name}: {stderr}");
+    for needle in expected {
+        assert!(stderr.contains(needle), "{name}: no `{needle}` in {stderr}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_that_cannot_be_read_or_parsed_is_refused_before_sending() {
     let server = Counted::start(Seed::Empty, None).await;
@@ -425,15 +436,28 @@ async fn a_file_that_cannot_be_read_or_parsed_is_refused_before_sending() {
             std::fs::write(dir.join(name), content).unwrap();
         }
         let out = run(server.twenty(&dir, &["import", resource, &path(name)])).await;
-        let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
-        assert!(stderr.starts_with("error: "), "{name}: {stderr}");
-        for needle in expected {
-            assert!(stderr.contains(needle), "{name}: no `{needle}` in {stderr}");
-        }
+        refused(name, out, expected);
+    }
+    // A reject file that could not be written once every row was sent.
+    std::fs::write(dir.join("fine.csv"), people_csv(3, &[])).unwrap();
+    let rejects = path("no-such-folder/rejects.jsonl");
+    let args = [
+        "import",
+        "people",
+        &path("fine.csv"),
+        "--reject-file",
+        &rejects,
+    ];
+    let out = run(server.twenty(&dir, &args)).await;
+    refused(
+        "fine.csv",
+        out,
+        &["--reject-file", "no-such-folder", "does not exist"],
+    );
+    assert_eq!(server.count(""), 0, "nothing was sent");
+    for name in ["twice.csv", "unclosed.csv", "fine.csv"] {
         assert!(!dir.join(format!("{name}.journal")).exists(), "{name}");
     }
-    assert_eq!(server.count(""), 0, "nothing was sent");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
