@@ -63,7 +63,7 @@ pub async fn export(
             let writer = csv::WriterBuilder::new()
                 .buffer_capacity(64 * 1024)
                 .from_writer(sink);
-            Output::Csv(writer, CsvRows::new(columns))
+            Output::Csv(Box::new(writer), CsvRows::new(columns))
         }
         FileFormat::Jsonl => Output::Jsonl(BufWriter::with_capacity(64 * 1024, sink)),
     };
@@ -184,7 +184,7 @@ fn export_format(args: &ExportArgs) -> FileFormat {
 
 /// Where the records go, in their format.
 enum Output {
-    Csv(csv::Writer<Box<dyn Write>>, CsvRows),
+    Csv(Box<csv::Writer<Box<dyn Write>>>, CsvRows),
     Jsonl(BufWriter<Box<dyn Write>>),
 }
 

@@ -184,14 +184,13 @@ pub async fn import(
         .unwrap_or_else(|| suffixed(&args.file, ".rejects.jsonl"));
     // The reject file is written at the end; a folder that is not there
     // would fail the job only after every row was sent.
-    if let Some(folder) = reject_path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if !folder.is_dir() {
-            return invalid(&format!(
-                "--reject-file `{}`: the folder `{}` does not exist",
-                reject_path.display(),
-                folder.display()
-            ));
-        }
+    let folder = reject_path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(folder) = folder.filter(|f| !f.is_dir()) {
+        return invalid(&format!(
+            "--reject-file `{}`: the folder `{}` does not exist",
+            reject_path.display(),
+            folder.display()
+        ));
     }
     let by_line: HashMap<u64, &Row> = rows.iter().map(|r| (r.line, r)).collect();
     let mut rejects: Vec<Reject> = rows
