@@ -5,7 +5,8 @@
 //! before sending anything, creates the good rows with create many in
 //! batches of the server's maximum with several batches in flight, splits
 //! a batch the server refuses to find the rows at fault, and keeps a
-//! journal so that a killed import resumes without creating any row twice.
+//! journal so that a killed or interrupted (Ctrl-C) import resumes without
+//! creating any row twice.
 //! Export streams every record page by page into the same formats, so that
 //! an export can be imported back.
 
