@@ -347,6 +347,7 @@ fn fill_args(file: PathBuf) -> ImportArgs {
         reject_file: None,
         resume: false,
         no_progress: true,
+        interruptible: false,
     }
 }
 

@@ -28,6 +28,7 @@ fn import_args(file: &Path) -> ImportArgs {
         reject_file: None,
         resume: false,
         no_progress: true,
+        interruptible: false,
     }
 }
 
@@ -204,9 +205,40 @@ async fn invalid_rows_go_to_the_reject_file_and_the_rest_is_created() {
 }
 
 #[tokio::test]
-async fn a_row_the_server_refuses_costs_only_itself() {
+async fn rejects_name_the_line_in_files_with_crlf_endings_and_quoted_breaks() {
     let sandbox = sandbox(Seed::Empty, None).await;
     let client = client(&sandbox);
+    let catalog = catalog();
+    let tasks = object(&catalog, "tasks");
+    let dir = scratch("crlf");
+    let file = dir.join("tasks.csv");
+    // As a spreadsheet saves it: CRLF endings, a cell with a line break and
+    // a quote in it, a blank line.
+    let text = "title,status\r\n\"two\r\nlines, \"\"quoted\"\"\",TODO\r\nbad,SOMEDAY\r\n\r\nfine,DONE\r\nworse,NEVER\r\n";
+    std::fs::write(&file, text).unwrap();
+
+    let code = run_import(&client, &catalog, tasks, &import_args(&file)).await;
+
+    assert_eq!(code, 1);
+    let rows: Vec<u64> = rejects(&reject_path(&file))
+        .iter()
+        .map(|r| r["row"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rows, [4, 7], "the lines an editor shows");
+    let mut titles: Vec<String> = all(&client, tasks)
+        .await
+        .iter()
+        .filter_map(|r| r["title"].as_str().map(str::to_owned))
+        .collect();
+    titles.sort();
+    assert_eq!(titles, ["fine", "two\r\nlines, \"quoted\""]);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_row_the_server_refuses_costs_only_itself() {
+    let sandbox = Counted::start(Seed::Empty, None).await;
+    let client = sandbox.client();
     let catalog = catalog();
     let people = object(&catalog, "people");
     client
@@ -222,10 +254,17 @@ async fn a_row_the_server_refuses_costs_only_itself() {
     // One batch of 60 whose row for p29 repeats an existing primary e-mail,
     // which only the server can know.
     std::fs::write(&file, people_csv(60, &[])).unwrap();
+    sandbox.reset();
 
     let code = run_import(&client, &catalog, people, &import_args(&file)).await;
 
     assert_eq!(code, 1);
+    // Halving finds the row: the batch, then a half of each size down to
+    // it, skipping the halves that must hold it. Halving blindly cost 12
+    // creates and a look-up after each refusal.
+    let creates = sandbox.count("POST /rest/batch/people");
+    assert!(creates <= 10, "{creates} create requests for one bad row");
+    assert_eq!(sandbox.count("GET"), 0, "no answer was lost, so no look-up");
     let records = all(&client, people).await;
     assert_eq!(
         records.len(),
@@ -241,6 +280,237 @@ async fn a_row_the_server_refuses_costs_only_itself() {
     assert!(
         reason.to_lowercase().contains("primaryemail") || reason.contains("duplicate"),
         "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn many_refused_rows_cost_about_one_request_each() {
+    let sandbox = Counted::start(Seed::Empty, None).await;
+    let client = sandbox.client();
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    let dir = scratch("dense-refusals");
+    let first = dir.join("first.csv");
+    let again = dir.join("again.csv");
+    // 300 people, then the same 300 e-mails again (with other names), in
+    // five batches of 60: every row of the second file is refused.
+    let rows = 300;
+    std::fs::write(&first, people_csv(rows, &[])).unwrap();
+    assert_eq!(
+        run_import(&client, &catalog, people, &import_args(&first)).await,
+        0
+    );
+    std::fs::write(&again, people_csv(rows, &[]).replace("First", "Again")).unwrap();
+    sandbox.reset();
+
+    let code = run_import(&client, &catalog, people, &import_args(&again)).await;
+
+    assert_eq!(code, 2, "no row could be created");
+    let creates = sandbox.count("POST /rest/batch/people");
+    eprintln!("{creates} create requests for {rows} refused rows");
+    // Each refused row needs a request of its own to name it; the finding
+    // out costs a few more per batch. Halving alone cost two a row.
+    assert!(creates >= rows, "{creates}");
+    assert!(
+        creates * 100 <= rows * 115,
+        "{creates} create requests for {rows} refused rows"
+    );
+    assert_eq!(sandbox.count("GET"), 0);
+    assert_eq!(rejects(&reject_path(&again)).len(), rows);
+    let records = all(&client, people).await;
+    assert_eq!(records.len(), rows);
+    assert!(records.iter().all(|r| {
+        r["name"]["firstName"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("First"))
+    }));
+}
+
+#[tokio::test]
+async fn rows_naming_existing_records_are_rejected_with_the_fix() {
+    let sandbox = Counted::start(Seed::Empty, None).await;
+    let client = sandbox.client();
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    let mut existing = Vec::new();
+    for i in 0..3 {
+        let record = json!({"emails": {"primaryEmail": format!("old{i}@bulk.test")},
+                            "city": "Before"});
+        let created = client.create_one(people, record, None).await.unwrap();
+        existing.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let dir = scratch("existing-ids");
+    let file = dir.join("people.csv");
+    // What an export edited in a spreadsheet looks like: the three records
+    // with their ids and a new city, two new rows with ids of their own,
+    // and one without.
+    let fresh = [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()];
+    let mut text = String::from("id,emails.primaryEmail,city\n");
+    for (i, id) in existing.iter().enumerate() {
+        text.push_str(&format!("{id},old{i}@bulk.test,After\n"));
+    }
+    for (i, id) in fresh.iter().enumerate() {
+        text.push_str(&format!("{id},new{i}@bulk.test,After\n"));
+    }
+    text.push_str(",noid@bulk.test,After\n");
+    std::fs::write(&file, text).unwrap();
+    sandbox.reset();
+
+    let code = run_import(&client, &catalog, people, &import_args(&file)).await;
+
+    assert_eq!(code, 1, "three created, three rejected");
+    assert_eq!(
+        sandbox.count("GET /rest/people"),
+        1,
+        "one look-up for the batch's own ids"
+    );
+    let records = all(&client, people).await;
+    assert_eq!(records.len(), 6);
+    let city = |id: &str| {
+        records
+            .iter()
+            .find(|r| r["id"] == id)
+            .map(|r| r["city"].clone())
+    };
+    for id in &existing {
+        assert_eq!(city(id), Some(json!("Before")), "{id} was not touched");
+    }
+    for id in &fresh {
+        assert_eq!(city(&id.to_string()), Some(json!("After")));
+    }
+    let rejects = rejects(&reject_path(&file));
+    let rows: Vec<u64> = rejects.iter().map(|r| r["row"].as_u64().unwrap()).collect();
+    assert_eq!(rows, [2, 3, 4]);
+    for (reject, id) in rejects.iter().zip(&existing) {
+        let reason = reject["reason"].as_str().unwrap();
+        assert!(reason.contains(id.as_str()), "{reason}");
+        assert!(reason.contains("already exists"), "{reason}");
+        assert!(reason.contains("--update-by id"), "{reason}");
+    }
+
+    // The fix the reason names, for the rejected rows only: the others
+    // exist now, and the row without an id would be created again.
+    let original = std::fs::read_to_string(&file).unwrap();
+    let mut again = original.lines().next().unwrap().to_owned() + "\n";
+    for reject in &rejects {
+        let cells: Vec<&str> = reject["input"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        again.push_str(&cells.join(","));
+        again.push('\n');
+    }
+    let again_file = dir.join("again.csv");
+    std::fs::write(&again_file, again).unwrap();
+    let mut args = import_args(&again_file);
+    args.update_by = Some("id".into());
+    assert_eq!(run_import(&client, &catalog, people, &args).await, 0);
+    let records = all(&client, people).await;
+    assert_eq!(records.len(), 6, "updated, not created again");
+    assert!(records.iter().all(|r| r["city"] == "After"));
+}
+
+#[tokio::test]
+async fn a_second_row_with_the_same_id_is_rejected_before_sending() {
+    let sandbox = sandbox(Seed::Empty, None).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    let dir = scratch("same-id");
+    let file = dir.join("people.jsonl");
+    let id = uuid::Uuid::new_v4().to_string();
+    let upper = id.to_uppercase();
+    let lines = [
+        json!({"id": id, "city": "First"}),
+        json!({"id": upper, "city": "Second"}),
+        json!({"city": "Third"}),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&file, text).unwrap();
+
+    let code = run_import(&client, &catalog, people, &import_args(&file)).await;
+
+    assert_eq!(code, 1);
+    let records = all(&client, people).await;
+    let cities: HashSet<&str> = records.iter().filter_map(|r| r["city"].as_str()).collect();
+    assert_eq!(cities, HashSet::from(["First", "Third"]));
+    let rejects = rejects(&reject_path(&file));
+    assert_eq!(rejects.len(), 1);
+    assert_eq!(rejects[0]["row"], 2);
+    let reason = rejects[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("row 1"), "{reason}");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn own_ids_under_faults_are_created_once_and_taken_ones_rejected() {
+    let sandbox = sandbox(Seed::Empty, Some(FAULTS)).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    let rows = 600;
+    // Every fifth row names a record that exists before the import.
+    let ids: Vec<String> = (0..rows)
+        .map(|_| uuid::Uuid::new_v4().to_string())
+        .collect();
+    let taken: Vec<usize> = (0..rows).step_by(5).collect();
+    for chunk in taken.chunks(60) {
+        let records = chunk
+            .iter()
+            .map(
+                |i| json!({"id": ids[*i], "emails": {"primaryEmail": format!("old{i}@bulk.test")}}),
+            )
+            .collect();
+        client.create_many(people, records, None).await.unwrap();
+    }
+    let dir = scratch("own-ids-faults");
+    let file = dir.join("people.csv");
+    let mut text = String::from("id,emails.primaryEmail\n");
+    for (i, id) in ids.iter().enumerate() {
+        text.push_str(&format!("{id},p{i}@bulk.test\n"));
+    }
+    std::fs::write(&file, text).unwrap();
+
+    let code = run_import(&client, &catalog, people, &import_args(&file)).await;
+
+    assert_eq!(code, 1);
+    let records = all(&client, people).await;
+    assert_eq!(
+        records.len(),
+        rows,
+        "{} old and {} new",
+        taken.len(),
+        rows - taken.len()
+    );
+    let by_id = tally(&records, "/id");
+    assert!(ids.iter().all(|id| by_id.get(id) == Some(&1)));
+    let emails = tally(&records, "/emails/primaryEmail");
+    for i in 0..rows {
+        let (old, new) = (format!("old{i}@bulk.test"), format!("p{i}@bulk.test"));
+        if i % 5 == 0 {
+            assert_eq!(
+                (emails.get(&old), emails.get(&new)),
+                (Some(&1), None),
+                "row {i}"
+            );
+        } else {
+            assert_eq!(
+                (emails.get(&old), emails.get(&new)),
+                (None, Some(&1)),
+                "row {i}"
+            );
+        }
+    }
+    let rejects = rejects(&reject_path(&file));
+    let rows_rejected: Vec<u64> = rejects.iter().map(|r| r["row"].as_u64().unwrap()).collect();
+    let expected: Vec<u64> = taken.iter().map(|i| *i as u64 + 2).collect();
+    assert_eq!(rows_rejected, expected);
+    assert!(
+        rejects
+            .iter()
+            .all(|r| r["reason"].as_str().unwrap().contains("already exists"))
     );
     sandbox.shutdown().await;
 }
@@ -418,6 +688,62 @@ async fn resume_settles_a_batch_whose_answer_was_lost() {
     );
     assert!(!path.exists());
     sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn resume_keeps_the_rows_a_finished_batch_rejected_before_sending() {
+    let sandbox = Counted::start(Seed::Empty, None).await;
+    let client = sandbox.client();
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    let taken = uuid::Uuid::new_v4().to_string();
+    let fresh = uuid::Uuid::new_v4().to_string();
+    let record = json!({"id": taken, "emails": {"primaryEmail": "old@bulk.test"}});
+    client.create_one(people, record, None).await.unwrap();
+    let dir = scratch("resume-taken");
+    let file = dir.join("people.csv");
+    let text = format!(
+        "id,emails.primaryEmail\n{taken},taken@bulk.test\n{fresh},fresh@bulk.test\n,third@bulk.test\n"
+    );
+    std::fs::write(&file, &text).unwrap();
+
+    // What a run killed after its first batch (lines 2 and 3) leaves: line
+    // 2 rejected before sending since its id was taken, line 3 created.
+    let record = json!({"id": fresh, "emails": {"primaryEmail": "fresh@bulk.test"}});
+    client.create_one(people, record, None).await.unwrap();
+    let path = journal::path_for(&file);
+    let journal = Journal::create(&path, &Header::new("people", text.as_bytes(), None)).unwrap();
+    journal
+        .sending(0, &[3], std::slice::from_ref(&fresh))
+        .unwrap();
+    let outcome = journal::Outcome {
+        created: vec![3],
+        rejected: vec![journal::Rejection {
+            row: 2,
+            reason: format!("a record with id `{taken}` already exists"),
+        }],
+    };
+    journal.done(0, &outcome).unwrap();
+    drop(journal);
+    sandbox.reset();
+
+    let mut args = import_args(&file);
+    args.resume = true;
+    let code = run_import(&client, &catalog, people, &args).await;
+
+    assert_eq!(code, 1);
+    assert_eq!(sandbox.count("GET"), 0, "the journal settled lines 2 and 3");
+    assert_eq!(sandbox.count("POST /rest/batch/people"), 1, "line 4 only");
+    let rejects = rejects(&reject_path(&file));
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert_eq!(rejects[0]["row"], 2);
+    let emails = tally(&all(&client, people).await, "/emails/primaryEmail");
+    let mut held: Vec<&str> = emails.keys().map(String::as_str).collect();
+    held.sort();
+    assert_eq!(
+        held,
+        ["fresh@bulk.test", "old@bulk.test", "third@bulk.test"]
+    );
 }
 
 /// Exports `plural` from one sandbox and returns the CSV rows without the

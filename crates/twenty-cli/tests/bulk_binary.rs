@@ -240,3 +240,404 @@ async fn an_import_killed_at_random_moments_ends_with_every_row_once() {
     assert!(!journal.exists(), "the finished job removed its journal");
     sandbox.shutdown().await;
 }
+
+/// The help of a bulk command down to the global options, which belong to
+/// every command and have their own snapshots.
+fn bulk_help(verb: &str) -> String {
+    let home = scratch(&format!("help-{verb}"));
+    let out = Command::new(env!("CARGO_BIN_EXE_twenty"))
+        .args([verb, "--help"])
+        .env("COLUMNS", "100")
+        .env("HOME", &home)
+        .env("TWENTY_CONFIG_DIR", home.join("config"))
+        .env("TWENTY_DATA_DIR", home.join("data"))
+        .env_remove("TWENTY_PROFILE")
+        .output()
+        .expect("twenty runs");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let help = text(&out.stdout);
+    let end = help.find("Global options:").expect("global options last");
+    help[..end].to_owned()
+}
+
+/// Compares with `tests/snapshots/NAME`; `UPDATE_SNAPSHOTS=1` rewrites it.
+fn snapshot(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, actual).expect("write snapshot");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("no snapshot {name}; run with UPDATE_SNAPSHOTS=1"));
+    assert_eq!(
+        actual, expected,
+        "help of {name} changed; run with UPDATE_SNAPSHOTS=1 if intended"
+    );
+}
+
+#[test]
+fn import_and_export_help_read_like_the_other_commands() {
+    for verb in ["import", "export"] {
+        let help = bulk_help(verb);
+        let about = help.lines().next().unwrap_or_default();
+        assert!(
+            !about.ends_with('.') && !about.contains("Arguments of"),
+            "{verb}: {about}"
+        );
+        // Allowed values and defaults are stated in the sentence, once.
+        assert!(!help.contains("Possible values"), "{help}");
+        assert!(!help.contains("[default:"), "{help}");
+        snapshot(&format!("{verb}-help.txt"), &help);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_an_import_that_resume_then_finishes() {
+    let sandbox = sandbox(Seed::Empty, None).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    let dir = scratch("sigint");
+    let file = dir.join("people.csv");
+    let rows = 2_000;
+    std::fs::write(&file, people_csv(rows, &[])).unwrap();
+    let mut journal = file.as_os_str().to_owned();
+    journal.push(".journal");
+    let journal = std::path::PathBuf::from(journal);
+
+    // Ten requests a second in batches of ten: the import needs 20 s, so
+    // it is still running when its first batch is journaled as done.
+    let args = [
+        "--rate",
+        "600",
+        "import",
+        "people",
+        file.to_str().unwrap(),
+        "--batch-size",
+        "10",
+        "--no-progress",
+    ];
+    let mut child = twenty(&sandbox, &dir, &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("twenty starts");
+    let started = Instant::now();
+    loop {
+        assert!(child.try_wait().unwrap().is_none(), "ended before Ctrl-C");
+        assert!(started.elapsed() < Duration::from_secs(60), "no batch done");
+        let text = std::fs::read_to_string(&journal).unwrap_or_default();
+        if text.contains("\"done\":") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("interrupted: "))
+        .unwrap_or_else(|| panic!("no interrupted line: {stderr}"));
+    assert!(line.contains("--resume"), "{line}");
+    let counts: Vec<usize> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .take(2)
+        .collect();
+    assert_eq!(counts.len(), 2, "{line}");
+    let (done, total) = (counts[0], counts[1]);
+    assert_eq!(total, rows, "{line}");
+    assert!(done >= 10 && done < rows, "{line}");
+    let held = all(&client, people).await.len();
+    assert!(held >= done, "{held} held, {done} reported done");
+    assert!(journal.exists(), "the journal is kept for --resume");
+
+    let args = ["import", "people", file.to_str().unwrap(), "--resume"];
+    let out = run(twenty(&sandbox, &dir, &args)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let records = all(&client, people).await;
+    let emails = tally(&records, "/emails/primaryEmail");
+    assert_eq!(records.len(), rows, "every row exactly once");
+    assert!((0..rows).all(|i| emails.get(&format!("p{i}@bulk.test")) == Some(&1)));
+    assert!(!journal.exists());
+    sandbox.shutdown().await;
+}
+
+/// Checks that a run was refused as invalid input, with `expected` in its
+/// message.
+fn refused(name: &str, out: Output, expected: &[&str]) {
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+    assert!(stderr.starts_with("error: "), "{name}: {stderr}");
+    for needle in expected {
+        assert!(stderr.contains(needle), "{name}: no `{needle}` in {stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_cannot_be_read_or_parsed_is_refused_before_sending() {
+    let server = Counted::start(Seed::Empty, None).await;
+    let dir = scratch("refused-files");
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let cases: [(&str, &str, Option<&str>, &[&str]); 7] = [
+        (
+            "tasks",
+            "twice.csv",
+            Some("title,title\nA,B\n"),
+            &["column `title` is given twice"],
+        ),
+        (
+            "people",
+            "alias.csv",
+            Some("jobTitle,job-title\nA,B\n"),
+            &["`jobTitle`", "`job-title`", "both set"],
+        ),
+        (
+            "people",
+            "unclosed.csv",
+            Some("city,name.firstName\nParis,Ada\nLondon,\"Alan\nOslo,Grace\n"),
+            &["line 3", "`name.firstName`", "never closed"],
+        ),
+        (
+            "people",
+            "stray.csv",
+            Some("city,name.firstName\nParis,\"Ada\nLondon,\"Alan\"\n"),
+            &["line 3", "`name.firstName`", "follows the quote"],
+        ),
+        (
+            "people",
+            "text-after.csv",
+            Some("city\r\n\"Par\"is\r\n"),
+            &["line 2", "`city`"],
+        ),
+        (
+            "people",
+            "missing.csv",
+            None,
+            &["failed to read", "missing.csv"],
+        ),
+        // A directory where the file should be.
+        (
+            "people",
+            "folder.csv",
+            None,
+            &["failed to read", "folder.csv"],
+        ),
+    ];
+    std::fs::create_dir_all(dir.join("folder.csv")).unwrap();
+    for (resource, name, content, expected) in cases {
+        if let Some(content) = content {
+            std::fs::write(dir.join(name), content).unwrap();
+        }
+        let out = run(server.twenty(&dir, &["import", resource, &path(name)])).await;
+        refused(name, out, expected);
+    }
+    // A reject file that could not be written once every row was sent.
+    std::fs::write(dir.join("fine.csv"), people_csv(3, &[])).unwrap();
+    let rejects = path("no-such-folder/rejects.jsonl");
+    let args = [
+        "import",
+        "people",
+        &path("fine.csv"),
+        "--reject-file",
+        &rejects,
+    ];
+    let out = run(server.twenty(&dir, &args)).await;
+    refused(
+        "fine.csv",
+        out,
+        &["--reject-file", "no-such-folder", "does not exist"],
+    );
+    assert_eq!(server.count(""), 0, "nothing was sent");
+    for name in ["twice.csv", "unclosed.csv", "fine.csv"] {
+        assert!(!dir.join(format!("{name}.journal")).exists(), "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_export_imported_again_is_refused_with_the_fix() {
+    let sandbox = sandbox(Seed::Empty, None).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    let record = serde_json::json!({"emails": {"primaryEmail": "ada@bulk.test"}, "city": "London"});
+    let id = client.create_one(people, record, None).await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dir = scratch("edited-export");
+    let file = dir.join("one.csv");
+    let args = ["export", "people", "-o", file.to_str().unwrap()];
+    let out = run(twenty(&sandbox, &dir, &args)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let exported = std::fs::read_to_string(&file).unwrap();
+    assert!(exported.contains(&id), "the export carries the id");
+    std::fs::write(&file, exported.replace("London", "Paris")).unwrap();
+
+    let args = ["import", "people", file.to_str().unwrap()];
+    let out = run(twenty(&sandbox, &dir, &args)).await;
+
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "nothing could be done: {stderr}"
+    );
+    assert!(stderr.contains("0 people created, 1 rejected"), "{stderr}");
+    assert!(
+        stderr.contains("hint: 1 row names records that already exist")
+            && stderr.contains("run the same command with --update-by id"),
+        "{stderr}"
+    );
+    let city = |records: Vec<serde_json::Value>| records[0]["city"].clone();
+    assert_eq!(city(all(&client, people).await), "London");
+
+    let args = [
+        "import",
+        "people",
+        file.to_str().unwrap(),
+        "--update-by",
+        "id",
+    ];
+    let out = run(twenty(&sandbox, &dir, &args)).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("0 people created, 1 updated, 0 rejected"),
+        "{stderr}"
+    );
+    let records = all(&client, people).await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(city(records), "Paris");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_checks_its_options_as_list_does_before_sending() {
+    let server = Counted::start(Seed::Demo, None).await;
+    let dir = scratch("export-checks");
+    let cases: [(&[&str], &[&str]); 6] = [
+        (
+            &["export", "people", "--filter", "nme[eq]:x"],
+            &["--filter is invalid", "did you mean 'name'"],
+        ),
+        (
+            &["export", "people", "--order-by", "nme"],
+            &["--order-by is invalid", "did you mean 'name'"],
+        ),
+        (
+            &["export", "companies", "--depth", "3"],
+            &["--depth must be one of 0, 1, 2", "`3`"],
+        ),
+        (
+            &["export", "people", "--page-size", "100"],
+            &["--page-size must be", "60", "`100`"],
+        ),
+        (
+            &[
+                "export",
+                "people",
+                "--filter",
+                "city[eq]:\"Paris\"",
+                "--order-by",
+                "city[Up]",
+            ],
+            &["--order-by is invalid"],
+        ),
+        (
+            &["export", "people", "-o", "/nonexistent-dir/people.csv"],
+            &["cannot create `/nonexistent-dir/people.csv`"],
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = run(server.twenty(&dir, args)).await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+        for needle in expected {
+            assert!(
+                stderr.contains(needle),
+                "{args:?}: no `{needle}` in {stderr}"
+            );
+        }
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    assert_eq!(server.count(""), 0, "nothing was sent");
+
+    // The checked values are the ones sent.
+    let args = [
+        "export",
+        "people",
+        "--filter",
+        "city[eq]:\"Nowhere\"",
+        "--order-by",
+        "name.lastName[DescNullsLast]",
+        "--depth",
+        "1",
+        "--page-size",
+        "7",
+    ];
+    let out = run(server.twenty(&dir, &args)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(server.count("GET /rest/people"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_ends_quietly_when_the_reader_goes_away() {
+    let sandbox = sandbox(Seed::Empty, None).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    // Far more than the pipe and the export's buffer hold, so the export
+    // is still writing when the reader leaves.
+    let records: Vec<serde_json::Value> = (0..3_000)
+        .map(|i| {
+            serde_json::json!({"emails": {"primaryEmail": format!("p{i}@bulk.test")},
+                                    "jobTitle": "a title long enough to fill the pipe sooner"})
+        })
+        .collect();
+    for chunk in records.chunks(60) {
+        client
+            .create_many(people, chunk.to_vec(), None)
+            .await
+            .unwrap();
+    }
+    let dir = scratch("broken-pipe");
+
+    for format in ["csv", "jsonl"] {
+        let mut child = twenty(&sandbox, &dir, &["export", "people", "--as", format])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("twenty starts");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let first = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+            // `head -1`: one line read, then the pipe closed.
+            drop(stdout);
+            line
+        })
+        .await
+        .unwrap();
+        assert!(!first.is_empty(), "{format}");
+        let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{format}: {stderr}");
+        assert_eq!(stderr, "", "{format}: nothing to report");
+    }
+    sandbox.shutdown().await;
+}

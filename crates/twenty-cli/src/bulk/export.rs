@@ -2,25 +2,30 @@
 //! as it arrives so that memory stays flat however many records there are.
 
 use std::collections::HashMap;
-use std::io::{BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 
 use anyhow::Context;
 use serde_json::Value;
 use twenty_client::Client;
-use twenty_core::{Catalog, Object, values};
+use twenty_core::{Catalog, Object, OperationKind, values};
 
 use super::remote::Pages;
 use super::rows::FileFormat;
-use super::{EXIT_ALL_DONE, EXIT_INVALID_INPUT, ExportArgs};
+use super::{EXIT_ALL_DONE, EXIT_INVALID_INPUT, ExportArgs, refuse};
+use crate::UsageError;
+use crate::inputs::{self, Inputs};
 
 /// Writes every record of `object` matching `args.filter` to
 /// `args.output_file` (standard output when absent), as CSV with one
 /// column per field and sub-field ([`values::columns`]) or as JSON lines.
 ///
-/// Returns [`EXIT_ALL_DONE`], or [`EXIT_INVALID_INPUT`] for arguments that
-/// cannot work (a page size above the server's maximum). Fails with the
-/// client's error when a page cannot be fetched after retries, or when the
-/// output cannot be written; records written until then stay written.
+/// Returns [`EXIT_ALL_DONE`], also when the reader of standard output
+/// goes away (`twenty export people | head`); [`EXIT_INVALID_INPUT`] before
+/// anything is sent for options `list` would refuse (a filter or order on
+/// an unknown field, a depth or page size the server does not allow) and
+/// for an output file that cannot be created. Fails with the client's
+/// error when a page cannot be fetched after retries, or when the output
+/// cannot be written; records written until then stay written.
 pub async fn export(
     client: &Client,
     catalog: &Catalog,
@@ -28,8 +33,12 @@ pub async fn export(
     args: &ExportArgs,
 ) -> anyhow::Result<i32> {
     let format = export_format(args);
+    let query = match checked_query(object, args) {
+        Ok(query) => query,
+        Err(usage) => return Ok(refuse(&usage)),
+    };
     let max = catalog.max_limit().max(1);
-    let page_size = args.page_size.unwrap_or(max);
+    let page_size = query.limit.unwrap_or(max);
     if page_size > max {
         eprintln!(
             "error: --page-size {page_size} is above the server's maximum of {max} records per page"
@@ -38,51 +47,50 @@ pub async fn export(
     }
 
     let sink: Box<dyn Write> = match &args.output_file {
-        Some(path) => Box::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("failed to create `{}`", path.display()))?,
-        ),
+        Some(path) => match std::fs::File::create(path) {
+            Ok(file) => Box::new(file),
+            Err(e) => {
+                let usage =
+                    UsageError::new(format!("cannot create `{}`: {e}", path.display()), None);
+                return Ok(refuse(&usage));
+            }
+        },
         None => Box::new(std::io::stdout().lock()),
     };
     let mut out = match format {
         FileFormat::Csv => {
             let columns = values::columns(object);
-            let mut writer = csv::WriterBuilder::new()
+            let writer = csv::WriterBuilder::new()
                 .buffer_capacity(64 * 1024)
                 .from_writer(sink);
-            writer.write_record(&columns)?;
-            Output::Csv(writer, CsvRows::new(columns))
+            Output::Csv(Box::new(writer), CsvRows::new(columns))
         }
         FileFormat::Jsonl => Output::Jsonl(BufWriter::with_capacity(64 * 1024, sink)),
     };
 
     // Each page is written before the next is fetched, so at most one page
     // is held in memory.
-    let mut pages = Pages::new(
-        object,
-        args.filter.clone(),
-        args.order_by.clone(),
-        args.depth,
-        page_size,
-    );
+    let mut pages = Pages::new(object, query.filter, query.order_by, query.depth, page_size);
     let mut count = 0u64;
-    while let Some(records) = pages.next_page(client).await? {
-        for record in &records {
-            match &mut out {
-                Output::Csv(writer, rows) => writer.write_record(rows.row(object, record))?,
-                Output::Jsonl(writer) => {
-                    serde_json::to_writer(&mut *writer, record)?;
-                    writer.write_all(b"\n")?;
-                }
+    let written = match out.header() {
+        Ok(()) => loop {
+            let Some(records) = pages.next_page(client).await? else {
+                break out.flush();
+            };
+            if let Err(e) = records.iter().try_for_each(|r| out.record(object, r)) {
+                break Err(e);
             }
-        }
-        count += records.len() as u64;
+            count += records.len() as u64;
+        },
+        Err(e) => Err(e),
+    };
+    match written {
+        Ok(()) => {}
+        // The reader has what it wanted (`| head`): not a failure, and
+        // nothing to report.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(EXIT_ALL_DONE),
+        Err(e) => return Err(e).context("failed to write the export"),
     }
-    match &mut out {
-        Output::Csv(writer, _) => writer.flush(),
-        Output::Jsonl(writer) => writer.flush(),
-    }
-    .context("failed to write the export")?;
 
     let target = args.output_file.as_ref().map_or_else(
         || "standard output".to_owned(),
@@ -90,6 +98,81 @@ pub async fn export(
     );
     eprintln!("exported {count} {} to {target}", object.plural);
     Ok(EXIT_ALL_DONE)
+}
+
+/// The export's query as it goes on the wire.
+#[derive(Debug, Default)]
+struct Query {
+    filter: Option<String>,
+    order_by: Option<String>,
+    depth: Option<u8>,
+    limit: Option<u32>,
+}
+
+/// Checks the options with the code `list` checks its parameters with
+/// (fields of the object, the document's allowed values and limits), so
+/// that a typo costs no request and gets the same message.
+fn checked_query(object: &Object, args: &ExportArgs) -> Result<Query, UsageError> {
+    let Some(op) = object
+        .operations
+        .iter()
+        .find(|op| op.kind == OperationKind::FindMany)
+    else {
+        return Err(UsageError::new(
+            format!(
+                "this server cannot list {}, so they cannot be exported",
+                object.plural
+            ),
+            None,
+        ));
+    };
+    let order_by = if op.param("orderBy").is_some() {
+        "orderBy"
+    } else {
+        "order_by"
+    };
+    let given = [
+        ("filter", "--filter", args.filter.clone()),
+        (order_by, "--order-by", args.order_by.clone()),
+        ("depth", "--depth", args.depth.map(|d| d.to_string())),
+        (
+            "limit",
+            "--page-size",
+            args.page_size.map(|n| n.to_string()),
+        ),
+    ];
+    let mut inputs = Inputs::default();
+    for (name, flag, value) in given {
+        let Some(value) = value else { continue };
+        if op.param(name).is_none() {
+            return Err(UsageError::new(
+                format!(
+                    "{flag} cannot be used: this server's list of {} takes no `{name}`",
+                    object.plural
+                ),
+                None,
+            ));
+        }
+        inputs.params.push((name.to_owned(), value));
+    }
+
+    let call = inputs::prepare(Some(object), op, "export", &inputs).map_err(|mut e| {
+        // `list` calls the page size --limit; here it is --page-size.
+        if let Some(rest) = e.message.strip_prefix("--limit ") {
+            e.message = format!("--page-size {rest}");
+        }
+        e
+    })?;
+    let mut query = Query::default();
+    for (name, value) in call.query {
+        match name.as_str() {
+            "filter" => query.filter = Some(value),
+            "depth" => query.depth = value.parse().ok(),
+            "limit" => query.limit = value.parse().ok(),
+            _ => query.order_by = Some(value),
+        }
+    }
+    Ok(query)
 }
 
 fn export_format(args: &ExportArgs) -> FileFormat {
@@ -101,8 +184,45 @@ fn export_format(args: &ExportArgs) -> FileFormat {
 
 /// Where the records go, in their format.
 enum Output {
-    Csv(csv::Writer<Box<dyn Write>>, CsvRows),
+    Csv(Box<csv::Writer<Box<dyn Write>>>, CsvRows),
     Jsonl(BufWriter<Box<dyn Write>>),
+}
+
+impl Output {
+    fn header(&mut self) -> io::Result<()> {
+        match self {
+            Output::Csv(writer, rows) => writer.write_record(&rows.columns).map_err(csv_io),
+            Output::Jsonl(_) => Ok(()),
+        }
+    }
+
+    fn record(&mut self, object: &Object, record: &Value) -> io::Result<()> {
+        match self {
+            Output::Csv(writer, rows) => writer
+                .write_record(rows.row(object, record))
+                .map_err(csv_io),
+            Output::Jsonl(writer) => {
+                serde_json::to_writer(&mut *writer, record)?;
+                writer.write_all(b"\n")
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Output::Csv(writer, _) => writer.flush(),
+            Output::Jsonl(writer) => writer.flush(),
+        }
+    }
+}
+
+/// The I/O error inside a csv error. The csv crate gives its error no
+/// `source()`, which would hide a closed pipe behind a message.
+fn csv_io(error: csv::Error) -> io::Error {
+    match error.into_kind() {
+        csv::ErrorKind::Io(error) => error,
+        other => io::Error::other(format!("cannot write a csv row: {other:?}")),
+    }
 }
 
 /// Lays flattened records out in the header's column order.

@@ -1,25 +1,40 @@
 //! The import job: check, plan batches, send them concurrently, settle
 //! refusals and unknown outcomes, report.
+//!
+//! Create many is all or nothing, so a refused batch says only that some
+//! row of it is bad. The rows at fault are found by sending parts of the
+//! batch: halves while refusals are rare (a lone bad row costs about
+//! log2(batch) requests), one row at a time once many rows turn out bad
+//! (where halving would cost two requests a row).
+//!
+//! Every record is sent with an id fixed before the first send, so that a
+//! repeat after a lost answer is refused instead of creating twice, and
+//! the ids found afterwards tell what the lost send did. That reading is
+//! only sound for ids no record had before the import: a row's own id (an
+//! exported file carries them) is looked up before its batch is journaled,
+//! and a row whose id exists is rejected rather than taken for ours.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, Value, json};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Notify};
+use tokio::time::Instant;
 use twenty_client::Client;
 use twenty_core::{Catalog, FieldType, Object};
 
 use super::journal::{self, Header, Journal, JournalError, Outcome, Rejection};
 use super::remote::{self, Pages};
 use super::rows::{self, FileFormat, Row};
-use super::{EXIT_ALL_DONE, EXIT_INVALID_INPUT, EXIT_SOME_REJECTED, ImportArgs};
+use super::{EXIT_ALL_DONE, EXIT_INTERRUPTED, EXIT_INVALID_INPUT, EXIT_SOME_REJECTED, ImportArgs};
 
-/// How many times the rows of a batch are sent again after failures that
+/// How many times the rows of a group are sent again after failures that
 /// leave their fate unknown or that a repeat may cure, before the import
 /// stops (resumably) with the error.
 const MAX_UNKNOWN_OUTCOMES: u32 = 8;
@@ -27,12 +42,24 @@ const MAX_UNKNOWN_OUTCOMES: u32 = 8;
 /// Values per `field[in]:[...]` look-up for `--update-by`.
 const KEYS_PER_LOOKUP: usize = 50;
 
+/// How long the batches in flight get to settle into the journal after
+/// Ctrl-C. A batch still sending then is left journaled as in flight,
+/// which `--resume` settles by reading its ids back.
+const SETTLE_AFTER_INTERRUPT: Duration = Duration::from_secs(3);
+
+/// The end of the reason given for a row whose id names an existing
+/// record; the summary counts these to suggest the fix once.
+const UPDATE_BY_ID: &str = "; to update it, import the row with --update-by id";
+
 /// One row on its way to the server.
 #[derive(Debug, Clone)]
 struct Item {
     line: u64,
     id: String,
     body: Map<String, Value>,
+    /// The id came with the row and nobody has looked it up yet: it may
+    /// name a record that was there before the import.
+    id_may_exist: bool,
 }
 
 /// A create many request's worth of rows.
@@ -57,17 +84,61 @@ struct Job {
     object: Object,
     journal: Option<Journal>,
     progress: ProgressBar,
+    /// Start no more requests: a worker failed, or the user pressed
+    /// Ctrl-C.
     stop: AtomicBool,
+    /// The user pressed Ctrl-C.
+    interrupted: AtomicBool,
+    /// Woken on each Ctrl-C.
+    signals: Notify,
+    /// Rows this run settled (created, updated or rejected).
+    settled: AtomicUsize,
+    /// What the finished batches of this run came to.
+    outcome: std::sync::Mutex<Outcome>,
+}
+
+impl Job {
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn settle(&self, rows: usize) {
+        self.progress.inc(rows as u64);
+        self.settled.fetch_add(rows, Ordering::Relaxed);
+    }
+
+    fn interrupt(&self) {
+        self.interrupted.store(true, Ordering::Relaxed);
+        self.stop.store(true, Ordering::Relaxed);
+        self.signals.notify_one();
+    }
+
+    fn was_interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::Relaxed)
+    }
+
+    fn record(&self, outcome: &Outcome) {
+        // A poisoned lock only means a worker panicked while appending; the
+        // lines appended before are still right.
+        let mut total = self.outcome.lock().unwrap_or_else(|e| e.into_inner());
+        total.created.extend(&outcome.created);
+        total.rejected.extend(outcome.rejected.iter().cloned());
+    }
+
+    fn take_outcome(&self) -> Outcome {
+        std::mem::take(&mut *self.outcome.lock().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 /// Imports the rows of `args.file` into `object`.
 ///
 /// Returns the exit code: [`EXIT_ALL_DONE`] when every row was created or
 /// updated, [`EXIT_SOME_REJECTED`] when some were rejected (they are in the
-/// reject file), [`EXIT_INVALID_INPUT`] when the file cannot be used or no
-/// row could be sent. Fails with the client's error when the server
-/// cannot be reached or refuses the key; the journal then lets
-/// `--resume` finish the job.
+/// reject file), [`EXIT_INVALID_INPUT`] when the file cannot be read or
+/// used or no row could be sent, [`EXIT_INTERRUPTED`] after Ctrl-C (with
+/// `args.interruptible`). Fails with the client's error when the server
+/// cannot be reached or refuses the key; the journal then lets `--resume`
+/// finish the job.
 pub async fn import(
     client: &Client,
     catalog: &Catalog,
@@ -117,6 +188,16 @@ pub async fn import(
         .reject_file
         .clone()
         .unwrap_or_else(|| suffixed(&args.file, ".rejects.jsonl"));
+    // The reject file is written at the end; a folder that is not there
+    // would fail the job only after every row was sent.
+    let folder = reject_path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(folder) = folder.filter(|f| !f.is_dir()) {
+        return invalid(&format!(
+            "--reject-file `{}`: the folder `{}` does not exist",
+            reject_path.display(),
+            folder.display()
+        ));
+    }
     let by_line: HashMap<u64, &Row> = rows.iter().map(|r| (r.line, r)).collect();
     let mut rejects: Vec<Reject> = rows
         .iter()
@@ -127,7 +208,10 @@ pub async fn import(
             })
         })
         .collect();
-    let valid: Vec<&Row> = rows.iter().filter(|r| r.body.is_ok()).collect();
+    let (valid, twice) = claim_ids(rows.iter().filter(|r| r.body.is_ok()).collect());
+    rejects.extend(twice);
+    // Rows that are settled without a request, counted as done on Ctrl-C.
+    let checked_out = rejects.len();
 
     if args.dry_run {
         write_rejects(&reject_path, &rejects, &by_line)?;
@@ -164,10 +248,11 @@ pub async fn import(
     };
     let (journal, history) = match opened {
         Ok(opened) => opened,
-        Err(e @ (JournalError::Exists { .. } | JournalError::Missing { .. })) => {
-            return invalid(&e.to_string());
-        }
-        Err(e @ JournalError::Mismatch { .. }) => return invalid(&e.to_string()),
+        Err(
+            e @ (JournalError::Exists { .. }
+            | JournalError::Missing { .. }
+            | JournalError::Mismatch { .. }),
+        ) => return invalid(&e.to_string()),
         Err(e) => return Err(e.into()),
     };
 
@@ -182,6 +267,9 @@ pub async fn import(
         match &record.outcome {
             Some(outcome) => {
                 created += outcome.created.len();
+                // Rows refused before sending (their id existed) are in the
+                // outcome only.
+                planned.extend(outcome.rejected.iter().map(|r| r.row));
                 rejects.extend(outcome.rejected.iter().map(|r| Reject {
                     row: r.row,
                     reason: r.reason.clone(),
@@ -194,7 +282,9 @@ pub async fn import(
                     .zip(&record.ids)
                     .filter_map(|(line, id)| {
                         let body = by_line.get(line)?.body.as_ref().ok()?;
-                        Some(item(*line, id, body))
+                        // The earlier run looked the row's own id up before
+                        // it journaled the batch.
+                        Some(item(*line, id, body, false))
                     })
                     .collect();
                 batches.push(Batch {
@@ -212,37 +302,68 @@ pub async fn import(
         .collect();
 
     let progress = progress_bar(args, valid.len() as u64);
-    progress
-        .inc(created as u64 + rejects.iter().filter(|r| planned.contains(&r.row)).count() as u64);
+    let settled_before = created + rejects.len() - checked_out;
+    progress.inc(settled_before as u64);
     let job = Arc::new(Job {
         client: client.clone(),
         object: object.clone(),
         journal: Some(journal),
         progress,
         stop: AtomicBool::new(false),
+        interrupted: AtomicBool::new(false),
+        signals: Notify::new(),
+        settled: AtomicUsize::new(0),
+        outcome: std::sync::Mutex::new(Outcome::default()),
     });
+    let _watcher = args.interruptible.then(|| {
+        let job = Arc::clone(&job);
+        AbortOnDrop(tokio::spawn(async move {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                job.interrupt();
+            }
+        }))
+    });
+    let done = || settled_before + checked_out + job.settled.load(Ordering::Relaxed);
+    let interrupted = |rejects: &[Reject]| -> anyhow::Result<i32> {
+        job.progress.finish_and_clear();
+        write_rejects(&reject_path, rejects, &by_line)?;
+        let done = done();
+        eprintln!(
+            "interrupted: {done} of {} rows done; run the same command with --resume to \
+             finish (journal `{}`)",
+            rows.len(),
+            journal_path.display()
+        );
+        Ok(EXIT_INTERRUPTED)
+    };
 
     // With --update-by, rows whose key matches a record become updates.
     let mut to_create = fresh;
     let mut updated = 0usize;
     if let Some(path) = &update_by {
-        let (creates, updates) = match_existing(&job, path, to_create).await?;
+        let Some((creates, updates)) = match_existing(&job, path, to_create).await? else {
+            return interrupted(&rejects);
+        };
         to_create = creates;
         let (done, refused) = run_updates(&job, updates, args.concurrency).await?;
         updated = done;
         rejects.extend(refused);
+        if job.was_interrupted() {
+            return interrupted(&rejects);
+        }
     }
 
+    // `--update-by id` has just looked every row's own id up.
+    let ids_checked = update_by.as_deref() == Some("id");
     for chunk in to_create.chunks(batch_size as usize) {
         let items = chunk
             .iter()
             .filter_map(|r| {
                 let body = r.body.as_ref().ok()?;
-                let id = body
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-                Some(item(r.line, &id, body))
+                Some(match own_id(body) {
+                    Some(id) => item(r.line, &id, body, !ids_checked),
+                    None => item(r.line, &uuid::Uuid::new_v4().to_string(), body, false),
+                })
             })
             .collect();
         batches.push(Batch {
@@ -255,23 +376,26 @@ pub async fn import(
 
     // Send, several batches at a time.
     let result = run_batches(&job, batches, args.concurrency).await;
-    job.progress.finish_and_clear();
-    let outcome = match result {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            write_rejects(&reject_path, &rejects, &by_line)?;
-            return Err(e.context(format!(
-                "import stopped; run the same command with --resume to finish it \
-                 (journal `{}`)",
-                journal_path.display()
-            )));
-        }
-    };
+    let outcome = job.take_outcome();
     created += outcome.created.len();
     rejects.extend(outcome.rejected.into_iter().map(|r| Reject {
         row: r.row,
         reason: r.reason,
     }));
+    if let Err(e) = result {
+        job.progress.finish_and_clear();
+        write_rejects(&reject_path, &rejects, &by_line)?;
+        return Err(e.context(format!(
+            "import stopped; run the same command with --resume to finish it \
+             (journal `{}`)",
+            journal_path.display()
+        )));
+    }
+    // A Ctrl-C after the last batch settled interrupted nothing.
+    if job.was_interrupted() && done() < rows.len() {
+        return interrupted(&rejects);
+    }
+    job.progress.finish_and_clear();
 
     // Report; the journal has served its purpose once every batch is settled.
     write_rejects(&reject_path, &rejects, &by_line)?;
@@ -291,16 +415,89 @@ pub async fn import(
         see(&reject_path, rejects.len())
     ));
     eprintln!("{summary}");
+    let existed = rejects
+        .iter()
+        .filter(|r| r.reason.ends_with(UPDATE_BY_ID))
+        .count();
+    if existed > 0 {
+        // Rows without an id were created with new ids, so only a file
+        // where every row names its record can be sent again whole.
+        let again = if valid
+            .iter()
+            .all(|r| r.body.as_ref().ok().and_then(own_id).is_some())
+        {
+            "run the same command with --update-by id".to_owned()
+        } else {
+            format!(
+                "import those rows again with --update-by id (they are in {})",
+                reject_path.display()
+            )
+        };
+        eprintln!(
+            "hint: {existed} {} records that already exist; to update them, {again}",
+            if existed == 1 {
+                "row names"
+            } else {
+                "rows name"
+            },
+        );
+    }
     Ok(exit_code(created + updated, rejects.len()))
 }
 
-fn item(line: u64, id: &str, body: &Map<String, Value>) -> Item {
+/// Stops the Ctrl-C watcher when the import returns, however it returns.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A row's own id, lower-cased as servers return ids, so that it matches
+/// what a look-up finds.
+fn own_id(body: &Map<String, Value>) -> Option<String> {
+    body.get("id")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase)
+}
+
+/// Keeps the first row of each id and rejects the others: two rows cannot
+/// create one record, and the second would be refused as a record that
+/// exists, which a repeat after a lost answer reads as its own.
+fn claim_ids(rows: Vec<&Row>) -> (Vec<&Row>, Vec<Reject>) {
+    let mut first: HashMap<String, u64> = HashMap::new();
+    let mut kept = Vec::with_capacity(rows.len());
+    let mut rejected = Vec::new();
+    for row in rows {
+        let Some(id) = row.body.as_ref().ok().and_then(own_id) else {
+            kept.push(row);
+            continue;
+        };
+        match first.get(&id) {
+            Some(line) => rejected.push(Reject {
+                row: row.line,
+                reason: format!(
+                    "the id `{id}` is also the id of row {line}; give each row its own"
+                ),
+            }),
+            None => {
+                first.insert(id, row.line);
+                kept.push(row);
+            }
+        }
+    }
+    (kept, rejected)
+}
+
+fn item(line: u64, id: &str, body: &Map<String, Value>, id_may_exist: bool) -> Item {
     let mut body = body.clone();
     body.insert("id".to_owned(), Value::String(id.to_owned()));
     Item {
         line,
         id: id.to_owned(),
         body,
+        id_may_exist,
     }
 }
 
@@ -381,159 +578,300 @@ fn write_rejects(
 }
 
 /// Sends `batches` with at most `concurrency` in flight; the first error
-/// that is not a refusal stops every worker.
-async fn run_batches(
-    job: &Arc<Job>,
-    batches: Vec<Batch>,
-    concurrency: u32,
-) -> anyhow::Result<Outcome> {
+/// that is not a refusal stops every worker. After Ctrl-C no batch is
+/// started, and the batches in flight get [`SETTLE_AFTER_INTERRUPT`] (or
+/// until a second Ctrl-C) to finish.
+async fn run_batches(job: &Arc<Job>, batches: Vec<Batch>, concurrency: u32) -> anyhow::Result<()> {
     let queue = Arc::new(Mutex::new(batches.into_iter()));
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..concurrency.max(1) {
         let job = Arc::clone(job);
         let queue = Arc::clone(&queue);
         workers.spawn(async move {
-            let mut total = Outcome::default();
-            loop {
-                if job.stop.load(Ordering::Relaxed) {
-                    break;
-                }
+            while !job.stopping() {
                 let Some(batch) = queue.lock().await.next() else {
                     break;
                 };
-                match send_batch(&job, batch).await {
-                    Ok(outcome) => {
-                        total.created.extend(outcome.created);
-                        total.rejected.extend(outcome.rejected);
-                    }
-                    Err(e) => {
-                        job.stop.store(true, Ordering::Relaxed);
-                        return Err(e);
-                    }
+                if let Err(e) = send_batch(&job, batch).await {
+                    job.stop.store(true, Ordering::Relaxed);
+                    return Err(e);
                 }
             }
-            Ok(total)
+            Ok(())
         });
     }
 
-    let mut total = Outcome::default();
     let mut first_error = None;
-    while let Some(joined) = workers.join_next().await {
-        match joined.context("an import worker failed")? {
-            Ok(outcome) => {
-                total.created.extend(outcome.created);
-                total.rejected.extend(outcome.rejected);
+    let mut settle_until: Option<Instant> = None;
+    let mut aborted = false;
+    loop {
+        let joined = tokio::select! {
+            joined = workers.join_next() => joined,
+            () = job.signals.notified() => {
+                if settle_until.is_some() {
+                    workers.abort_all();
+                    aborted = true;
+                }
+                settle_until.get_or_insert_with(|| Instant::now() + SETTLE_AFTER_INTERRUPT);
+                continue;
             }
-            Err(e) => {
+            () = tokio::time::sleep_until(settle_until.unwrap_or_else(Instant::now)),
+                if settle_until.is_some() && !aborted =>
+            {
+                // The batches cut off here stay journaled as in flight.
+                workers.abort_all();
+                aborted = true;
+                continue;
+            }
+        };
+        let Some(joined) = joined else {
+            break;
+        };
+        match joined {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
                 first_error.get_or_insert(e);
             }
+            Err(e) if e.is_cancelled() => {}
+            Err(e) => return Err(anyhow::anyhow!("an import worker failed: {e}")),
         }
     }
     match first_error {
         Some(e) => Err(e),
-        None => Ok(total),
+        None => Ok(()),
     }
 }
 
-/// Creates one batch's rows exactly once: journals the ids, sends, and
-/// halves a refused group until the refused rows stand alone.
-async fn send_batch(job: &Job, batch: Batch) -> anyhow::Result<Outcome> {
+/// Rows of a batch sent in one request; a group the server refuses is
+/// split to find the rows at fault.
+#[derive(Debug)]
+struct Group {
+    items: Vec<Item>,
+    /// Known to hold a row the server refuses, without sending it: the
+    /// group it was split from was refused and the other half was created.
+    refused: bool,
+    /// The first half of a split. Its second half lies right under it on
+    /// the stack, since halves are pushed second first.
+    first_half: bool,
+    /// A send's answer was lost, so some of its records may exist.
+    doubt: bool,
+    /// Sends that failed without a refusal.
+    failures: u32,
+}
+
+impl Group {
+    fn new(items: Vec<Item>) -> Group {
+        Group {
+            items,
+            refused: false,
+            first_half: false,
+            doubt: false,
+            failures: 0,
+        }
+    }
+}
+
+/// Rows of one batch settled since its first refusal, which tell a batch
+/// with a few bad rows from one with many.
+#[derive(Debug, Default)]
+struct Density {
+    settled: usize,
+    refused: usize,
+}
+
+impl Density {
+    /// Whether to send the rest of a refused group row by row. Halving
+    /// finds a lone bad row in n with about log2(n) requests but pays two
+    /// requests a row when most rows are bad; past about one bad row in
+    /// three, one request a row is cheaper (the point where Hwang's
+    /// generalised binary splitting tests items one by one). Two settled
+    /// rows are the least evidence: before that, every batch would look
+    /// dense after its first refused row.
+    fn dense(&self) -> bool {
+        self.settled >= 2 && self.refused * 3 >= self.settled
+    }
+}
+
+/// Creates one batch's rows exactly once: looks up the ids rows brought,
+/// journals the ids, sends, and splits a refused group until the refused
+/// rows stand alone.
+async fn send_batch(job: &Job, batch: Batch) -> anyhow::Result<()> {
     let mut outcome = Outcome::default();
     let mut pending = batch.items;
 
     if batch.resumed {
+        // The run that journaled the batch stopped before its answer: the
+        // ids found are the records it created.
         let present = existing(job, &pending).await?;
         pending.retain(|item| {
             let done = present.contains(&item.id);
             if done {
+                job.settle(1);
                 outcome.created.push(item.line);
             }
             !done
         });
-    } else if let Some(journal) = &job.journal {
-        let lines: Vec<u64> = pending.iter().map(|i| i.line).collect();
-        let ids: Vec<String> = pending.iter().map(|i| i.id.clone()).collect();
-        journal.sending(batch.number, &lines, &ids)?;
+    } else {
+        // Once the batch is journaled, a record found with one of its ids
+        // counts as this job's, so the ids that rows brought are looked up
+        // before: one that exists names a record the job did not create.
+        let own: Vec<Item> = pending.iter().filter(|i| i.id_may_exist).cloned().collect();
+        if !own.is_empty() {
+            let present = existing(job, &own).await?;
+            pending.retain(|item| {
+                let taken = present.contains(&item.id);
+                if taken {
+                    job.settle(1);
+                    outcome.rejected.push(Rejection {
+                        row: item.line,
+                        reason: format!(
+                            "a record with id `{}` already exists{UPDATE_BY_ID}",
+                            item.id
+                        ),
+                    });
+                }
+                !taken
+            });
+        }
+        if let Some(journal) = &job.journal {
+            let lines: Vec<u64> = pending.iter().map(|i| i.line).collect();
+            let ids: Vec<String> = pending.iter().map(|i| i.id.clone()).collect();
+            journal.sending(batch.number, &lines, &ids)?;
+        }
     }
 
-    let mut groups = vec![(pending, 0u32)];
-    while let Some((mut group, unknown)) = groups.pop() {
-        if group.is_empty() {
+    let mut density = Density::default();
+    let mut stack = vec![Group::new(pending)];
+    while let Some(mut group) = stack.pop() {
+        if group.items.is_empty() {
             continue;
         }
+        if group.items.len() > 1 && (group.refused || density.dense()) {
+            split(&mut stack, group, density.dense());
+            continue;
+        }
+
         let records = group
+            .items
             .iter()
             .map(|i| Value::Object(i.body.clone()))
             .collect();
         let error = match remote::create_many(&job.client, &job.object, records).await {
             Ok(()) => {
-                job.progress.inc(group.len() as u64);
-                outcome.created.extend(group.iter().map(|i| i.line));
+                job.settle(group.items.len());
+                density.settled += group.items.len();
+                outcome.created.extend(group.items.iter().map(|i| i.line));
+                if group.first_half {
+                    // The whole was refused and this half is fine, so the
+                    // other half holds the fault.
+                    if let Some(second) = stack.last_mut() {
+                        second.refused = true;
+                    }
+                }
                 continue;
             }
             Err(error) => error,
         };
-        let refused = remote::refusal(&error);
-        if refused.is_none() {
-            if !remote::worth_repeating(&error) || unknown >= MAX_UNKNOWN_OUTCOMES {
+        let Some(reason) = remote::refusal(&error) else {
+            if !remote::worth_repeating(&error) || group.failures >= MAX_UNKNOWN_OUTCOMES {
                 return Err(error.into());
             }
-            tracing::debug!("repeating a create of {} rows after: {error}", group.len());
-            tokio::time::sleep(remote::pause(unknown + 1)).await;
-            if remote::surely_unprocessed(&error) {
-                groups.push((group, unknown + 1));
+            tracing::debug!(
+                "repeating a create of {} rows after: {error}",
+                group.items.len()
+            );
+            group.failures += 1;
+            tokio::time::sleep(remote::pause(group.failures)).await;
+            group.doubt |= !remote::surely_unprocessed(&error);
+            stack.push(group);
+            continue;
+        };
+
+        // A repeat after a lost answer is refused when the lost send created
+        // the records (`Record already exists`, a unique e-mail taken by
+        // itself). Every id in the group was fixed by this job or checked
+        // before the journal named it, so the ones found are its own.
+        if group.doubt {
+            let present = existing(job, &group.items).await?;
+            group.doubt = false;
+            let before = group.items.len();
+            group.items.retain(|item| {
+                let done = present.contains(&item.id);
+                if done {
+                    job.settle(1);
+                    density.settled += 1;
+                    outcome.created.push(item.line);
+                }
+                !done
+            });
+            if group.items.len() < before {
+                // The refusal may have been about the records just found.
+                group.refused = false;
+                stack.push(group);
                 continue;
             }
         }
-
-        // Whether the server refused the group or its answer was lost, some
-        // records may exist: an earlier attempt whose answer was lost makes
-        // a repeat fail with `Record already exists`. The ids are ours, so
-        // the ones found are this job's records.
-        let present = existing(job, &group).await?;
-        group.retain(|item| {
-            let done = present.contains(&item.id);
-            if done {
-                job.progress.inc(1);
-                outcome.created.push(item.line);
-            }
-            !done
-        });
-        match refused {
-            None => groups.push((group, unknown + 1)),
-            Some(reason) if group.len() == 1 => {
-                job.progress.inc(1);
-                outcome.rejected.push(Rejection {
-                    row: group[0].line,
-                    reason,
-                });
-            }
-            Some(_) => {
-                let right = group.split_off(group.len() / 2);
-                groups.push((right, unknown));
-                groups.push((group, unknown));
-            }
+        if let [item] = group.items.as_slice() {
+            job.settle(1);
+            density.settled += 1;
+            density.refused += 1;
+            outcome.rejected.push(Rejection {
+                row: item.line,
+                reason,
+            });
+            continue;
         }
+        split(&mut stack, group, density.dense());
     }
 
     if let Some(journal) = &job.journal {
         journal.done(batch.number, &outcome)?;
     }
-    Ok(outcome)
+    job.record(&outcome);
+    Ok(())
 }
 
+/// Pushes the parts of a group known to hold a refused row: every row on
+/// its own, or two halves with the first on top.
+fn split(stack: &mut Vec<Group>, group: Group, row_by_row: bool) {
+    if row_by_row {
+        stack.extend(
+            group
+                .items
+                .into_iter()
+                .rev()
+                .map(|item| Group::new(vec![item])),
+        );
+        return;
+    }
+    let mut first = group.items;
+    let second = first.split_off(first.len() / 2);
+    stack.push(Group::new(second));
+    stack.push(Group {
+        first_half: true,
+        ..Group::new(first)
+    });
+}
+
+/// Which of the items' ids exist, lower-cased.
 async fn existing(job: &Job, items: &[Item]) -> anyhow::Result<HashSet<String>> {
     let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
-    Ok(remote::existing_ids(&job.client, &job.object, &ids).await?)
+    let found = remote::existing_ids(&job.client, &job.object, &ids).await?;
+    Ok(found.iter().map(|id| id.to_ascii_lowercase()).collect())
 }
 
+/// An update the importer found for a row: its line, the record's id, the
+/// body.
+type Update = (u64, String, Map<String, Value>);
+
 /// Splits `rows` into those to create and those whose `path` value
-/// matches an existing record, which are returned with its id.
+/// matches an existing record, which are returned with its id. `None`
+/// when the job was stopped before every look-up was made.
 async fn match_existing<'a>(
     job: &Job,
     path: &str,
     rows: Vec<&'a Row>,
-) -> anyhow::Result<(Vec<&'a Row>, Vec<(u64, String, Map<String, Value>)>)> {
+) -> anyhow::Result<Option<(Vec<&'a Row>, Vec<Update>)>> {
     let fold = folds_case(&job.object, path);
     let normal = |text: String| if fold { text.to_lowercase() } else { text };
 
@@ -561,6 +899,9 @@ async fn match_existing<'a>(
 
     let mut found: HashMap<String, String> = HashMap::new();
     for filter in filters {
+        if job.stopping() {
+            return Ok(None);
+        }
         let mut pages = Pages::new(&job.object, Some(filter), None, None, 60);
         while let Some(records) = pages.next_page(&job.client).await? {
             for record in records {
@@ -589,18 +930,18 @@ async fn match_existing<'a>(
             None => creates.push(row),
         }
     }
-    Ok((creates, updates))
+    Ok(Some((creates, updates)))
 }
 
-/// Whether the server lower-cases values of `path` (e-mail addresses), so
-/// that matching must ignore case.
+/// Whether the server lower-cases values of `path` (e-mail addresses, ids),
+/// so that matching must ignore case.
 fn folds_case(object: &Object, path: &str) -> bool {
     let (head, sub) = path.split_once('.').unwrap_or((path, ""));
     let Some(field) = object.field(head) else {
         return false;
     };
     if sub.is_empty() {
-        return field.kind == FieldType::Email;
+        return matches!(field.kind, FieldType::Email | FieldType::Uuid);
     }
     field
         .sub_field(sub)
@@ -611,7 +952,7 @@ fn folds_case(object: &Object, path: &str) -> bool {
 /// resumed job simply sends them again.
 async fn run_updates(
     job: &Arc<Job>,
-    updates: Vec<(u64, String, Map<String, Value>)>,
+    updates: Vec<Update>,
     concurrency: u32,
 ) -> anyhow::Result<(usize, Vec<Reject>)> {
     let queue = Arc::new(Mutex::new(updates.into_iter()));
@@ -622,10 +963,7 @@ async fn run_updates(
         workers.spawn(async move {
             let mut done = 0usize;
             let mut refused = Vec::new();
-            loop {
-                if job.stop.load(Ordering::Relaxed) {
-                    break;
-                }
+            while !job.stopping() {
                 let Some((line, id, body)) = queue.lock().await.next() else {
                     break;
                 };
@@ -639,7 +977,7 @@ async fn run_updates(
                         }
                     },
                 }
-                job.progress.inc(1);
+                job.settle(1);
             }
             Ok((done, refused))
         });

@@ -10,7 +10,9 @@
 //! request it announced was never sent. On resume, finished batches are
 //! skipped and unfinished ones are settled by reading their ids back,
 //! because the same ids are sent again and the server refuses an id it
-//! already holds.
+//! already holds. That reading needs every journaled id to be the job's
+//! own: an id a row brought is looked up before its batch is journaled, and
+//! a row whose id exists is only named in the batch's outcome, as rejected.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -12,23 +12,44 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 use std::time::Duration;
 
-use twenty_client::{Client, Error, ListQuery, NetworkKind};
-use twenty_core::Object;
+use twenty_client::{Client, Error, ListQuery, NetworkKind, Request, RetrySafety, unwrap_envelope};
+use twenty_core::{Method, Object, OperationKind};
 
 /// Ids per `id[in]:[...]` look-up: the smallest `limit` maximum of any
 /// Twenty version, so that one page answers all of them.
 const IDS_PER_LOOKUP: usize = 60;
 
 /// Creates `records` (each with its id) in one create many request.
+///
+/// The request is repeated only when the server surely did not act on it;
+/// any other failure comes back as it is. The client's own create many
+/// would read the ids back after a lost answer and take every id found
+/// for a record it created, which the importer can judge better: it knows
+/// which ids it chose, and it reads back only when an answer was lost.
 pub async fn create_many(
     client: &Client,
     object: &Object,
     records: Vec<Value>,
 ) -> Result<(), Error> {
-    client
-        .create_many(object, records, Some(0))
-        .await
-        .map(|_| ())
+    let count = records.len();
+    let request = Request::new(Method::Post, format!("/batch/{}", object.plural))
+        .query("depth", "0")
+        .body(Value::Array(records))
+        .retry(RetrySafety::WhenUnprocessed);
+    let response = client.send(request).await?;
+    match unwrap_envelope(object, OperationKind::CreateMany, &response.body)? {
+        Value::Array(created) if created.len() == count => Ok(()),
+        _ => Err(Error::UnexpectedResponse {
+            method: Some(Method::Post),
+            url: None,
+            status: Some(response.status),
+            reason: format!(
+                "a create many of {count} {} did not return {count} records",
+                object.plural
+            ),
+            body: String::new(),
+        }),
+    }
 }
 
 /// Updates one record. An update is idempotent, so it is repeated.

@@ -106,23 +106,39 @@ fn read_csv(object: &Object, text: &str) -> Result<Vec<Row>, FileError> {
         .headers()
         .map_err(|e| FileError(format!("cannot read the csv header: {e}")))?
         .clone();
+    check_quotes(text, &headers)?;
 
-    // A misspelt column would silently drop a value from every row, so an
-    // unknown column stops the import before anything is sent.
+    // A misspelt column would silently drop a value from every row, and a
+    // column given twice would keep one of two values, so both stop the
+    // import before anything is sent.
     let mut targets = Vec::with_capacity(headers.len());
-    for column in headers.iter() {
+    for (index, column) in headers.iter().enumerate() {
+        if let Some(first) = headers
+            .iter()
+            .take(index)
+            .position(|c| c.trim() == column.trim())
+        {
+            return Err(FileError(format!(
+                "csv header: column `{}` is given twice (columns {} and {})",
+                column.trim(),
+                first + 1,
+                index + 1
+            )));
+        }
         match resolve(object, column) {
             Ok(target) => targets.push(target),
             Err(reason) => return Err(FileError(format!("csv header: {reason}"))),
         }
     }
+    check_overlaps(&headers, &targets)?;
 
+    let lines = LineIndex::new(text);
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = match record {
             Ok(record) => record,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| lines.line_at(p.byte()));
                 rows.push(Row {
                     line,
                     input: Value::Null,
@@ -131,7 +147,7 @@ fn read_csv(object: &Object, text: &str) -> Result<Vec<Row>, FileError> {
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
         let mut input = Map::new();
         for (column, cell) in headers.iter().zip(record.iter()) {
             input.insert(column.to_owned(), Value::String(cell.to_owned()));
@@ -144,6 +160,147 @@ fn read_csv(object: &Object, text: &str) -> Result<Vec<Row>, FileError> {
         });
     }
     Ok(rows)
+}
+
+/// Line numbers from byte offsets. The csv crate's own line count is one
+/// short after a CRLF line ending, which spreadsheets write.
+struct LineIndex<'t> {
+    text: &'t [u8],
+    /// Offset of every `\n`.
+    breaks: Vec<usize>,
+}
+
+impl<'t> LineIndex<'t> {
+    fn new(text: &'t str) -> LineIndex<'t> {
+        let text = text.as_bytes();
+        let breaks = text
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .map(|(i, _)| i)
+            .collect();
+        LineIndex { text, breaks }
+    }
+
+    /// The 1-based line of a record the csv crate says starts at byte
+    /// `offset`. That offset can point at the line ending before the
+    /// record or at blank lines, which no record starts with.
+    fn line_at(&self, offset: u64) -> u64 {
+        let mut start = usize::try_from(offset).unwrap_or(usize::MAX);
+        while self
+            .text
+            .get(start)
+            .is_some_and(|b| matches!(b, b'\r' | b'\n'))
+        {
+            start += 1;
+        }
+        self.breaks.partition_point(|b| *b < start) as u64 + 1
+    }
+}
+
+/// Refuses quoting that RFC 4180 does not allow: a field opened with a
+/// quote that never closes, or a closing quote followed by more text. The
+/// csv crate reads on past both (an unclosed quote takes the rest of the
+/// file as one cell, a stray one shifts the cells after it), so the rows
+/// would be sent with values the user never wrote.
+fn check_quotes(text: &str, headers: &csv::StringRecord) -> Result<(), FileError> {
+    #[derive(Clone, Copy)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        /// A quote inside a quoted field: the field's end, or the first
+        /// of two quotes standing for one.
+        QuoteInQuoted,
+    }
+    let column = |field: usize| match headers.get(field) {
+        Some(name) => format!("column `{}`", name.trim()),
+        None => format!("column {}", field + 1),
+    };
+
+    let mut state = State::FieldStart;
+    let mut line = 1u64;
+    // Where the quoted field being read opened, and which column it is.
+    let mut opened = (1u64, 0usize);
+    let mut field = 0usize;
+    for byte in text.bytes() {
+        state = match (state, byte) {
+            (State::FieldStart, b'"') => {
+                opened = (line, field);
+                State::Quoted
+            }
+            (State::Quoted, b'"') => State::QuoteInQuoted,
+            (State::Quoted, _) => State::Quoted,
+            (State::QuoteInQuoted, b'"') => State::Quoted,
+            (State::QuoteInQuoted, b'\r') => State::Unquoted,
+            (State::QuoteInQuoted, b',' | b'\n') | (State::FieldStart | State::Unquoted, b',') => {
+                field += 1;
+                State::FieldStart
+            }
+            (State::QuoteInQuoted, other) => {
+                let place = if opened.0 == line {
+                    format!("line {line}, {}", column(opened.1))
+                } else {
+                    format!(
+                        "line {line}, in {} opened on line {}",
+                        column(opened.1),
+                        opened.0
+                    )
+                };
+                return Err(FileError(format!(
+                    "{place}: `{}` follows the quote that closes the field; write a quote \
+                     inside a quoted field twice (`\"\"`)",
+                    char::from(other).escape_default()
+                )));
+            }
+            (State::FieldStart | State::Unquoted, _) => State::Unquoted,
+        };
+        if byte == b'\n' {
+            line += 1;
+            if !matches!(state, State::Quoted) {
+                field = 0;
+                state = State::FieldStart;
+            }
+        }
+    }
+    if matches!(state, State::Quoted) {
+        return Err(FileError(format!(
+            "line {}, {}: the quoted field that opens here is never closed",
+            opened.0,
+            column(opened.1)
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses two columns that set the same value: `jobTitle` and
+/// `job-title`, or `name` and `name.firstName`.
+fn check_overlaps(headers: &csv::StringRecord, targets: &[Target]) -> Result<(), FileError> {
+    let paths: Vec<(&str, &str)> = headers
+        .iter()
+        .zip(targets)
+        .filter_map(|(column, target)| match target {
+            Target::Path(path) => Some((column.trim(), path.as_str())),
+            Target::Ignored => None,
+        })
+        .collect();
+    for (i, (column, path)) in paths.iter().enumerate() {
+        for (other, other_path) in &paths[..i] {
+            let covers =
+                |a: &str, b: &str| a == b || b.strip_prefix(a).is_some_and(|r| r.starts_with('.'));
+            if covers(path, other_path) || covers(other_path, path) {
+                return Err(FileError(format!(
+                    "csv header: columns `{other}` and `{column}` both set `{}`",
+                    if path.len() >= other_path.len() {
+                        path
+                    } else {
+                        other_path
+                    }
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn csv_body(

@@ -5,12 +5,13 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
 use twenty_client::{ApiKey, Client, ClientConfig, ListQuery, RetryPolicy};
 use twenty_core::{Catalog, Object};
-use twenty_sandbox::{FaultSpec, Sandbox, SandboxConfig, Seed, Storage};
+use twenty_sandbox::{AppState, FaultSpec, Sandbox, SandboxConfig, Seed, Storage, router};
 
 /// Every kind of fault at 20 %, seeded, with short waits so CI stays fast.
 /// No request meets more than 3 in a row, fewer than the 5 attempts of the
@@ -42,10 +43,75 @@ pub async fn sandbox_on(storage: Storage, seed: Seed, faults: Option<&str>) -> S
         .expect("sandbox starts")
 }
 
+/// A sandbox behind a layer that writes down every request as
+/// `METHOD /path`, to prove what a job costs. It serves until the test's
+/// runtime ends.
+pub struct Counted {
+    pub url: String,
+    pub api_key: String,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Counted {
+    pub async fn start(seed: Seed, faults: Option<&str>) -> Counted {
+        let mut config = SandboxConfig::new(catalog());
+        config.seed = seed;
+        config.faults = faults.map(|f| f.parse::<FaultSpec>().expect("valid fault spec"));
+        let api_key = config.api_key.clone();
+        let state = tokio::task::spawn_blocking(move || AppState::new(config))
+            .await
+            .expect("join")
+            .expect("sandbox state");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        let app = router(state).layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let log = Arc::clone(&log);
+                async move {
+                    let line = format!("{} {}", request.method(), request.uri().path());
+                    log.lock().expect("log").push(line);
+                    next.run(request).await
+                }
+            },
+        ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Counted { url, api_key, seen }
+    }
+
+    pub fn client(&self) -> Client {
+        client_at(&self.url, &self.api_key)
+    }
+
+    /// Requests so far whose `METHOD /path` starts with `prefix`.
+    pub fn count(&self, prefix: &str) -> usize {
+        let seen = self.seen.lock().expect("log");
+        seen.iter().filter(|r| r.starts_with(prefix)).count()
+    }
+
+    /// Forgets the requests so far.
+    pub fn reset(&self) {
+        self.seen.lock().expect("log").clear();
+    }
+
+    /// `twenty args...` against this server, as [`twenty`] does.
+    pub fn twenty(&self, home: &Path, args: &[&str]) -> Command {
+        command(&self.url, &self.api_key, home, args)
+    }
+}
+
 /// A client with quick retries, as a test under faults wants.
 pub fn client(sandbox: &Sandbox) -> Client {
-    let mut config = ClientConfig::new(sandbox.url());
-    config.api_key = Some(ApiKey::new(sandbox.api_key()).expect("key"));
+    client_at(&sandbox.url(), sandbox.api_key())
+}
+
+/// A client with quick retries for the server at `url`.
+pub fn client_at(url: &str, key: &str) -> Client {
+    let mut config = ClientConfig::new(url);
+    config.api_key = Some(ApiKey::new(key).expect("key"));
     config.retry = RetryPolicy {
         max_attempts: 6,
         base_delay: Duration::from_millis(5),
@@ -59,10 +125,14 @@ pub fn client(sandbox: &Sandbox) -> Client {
 /// the environment, and config, data and cache dirs inside `home` so the
 /// user's own profiles and cached schemas stay out of the test.
 pub fn twenty(sandbox: &Sandbox, home: &Path, args: &[&str]) -> Command {
+    command(&sandbox.url(), sandbox.api_key(), home, args)
+}
+
+fn command(url: &str, key: &str, home: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_twenty"));
     cmd.args(args)
-        .env("TWENTY_API_URL", sandbox.url())
-        .env("TWENTY_API_KEY", sandbox.api_key())
+        .env("TWENTY_API_URL", url)
+        .env("TWENTY_API_KEY", key)
         .env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join("xdg-config"))
         .env("XDG_CACHE_HOME", home.join("xdg-cache"))
