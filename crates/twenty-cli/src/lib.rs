@@ -248,7 +248,8 @@ pub fn root_command(catalog: Option<&Catalog>, wanted: Option<&str>, full: bool)
     root
 }
 
-/// `import` and `export`, whose options the bulk module declares.
+/// `import` and `export`, whose about text and options the bulk module
+/// declares.
 fn bulk_commands() -> [Command; 2] {
     use clap::Args as _;
     let resource = || {
@@ -258,16 +259,8 @@ fn bulk_commands() -> [Command; 2] {
             .help("Resource to move records of, such as people or workflow-runs (text)")
     };
     [
-        bulk::ImportArgs::augment_args(
-            Command::new("import")
-                .about("Create (or update) records from a CSV or JSON-lines file")
-                .arg(resource()),
-        ),
-        bulk::ExportArgs::augment_args(
-            Command::new("export")
-                .about("Write every record of a resource to a CSV or JSON-lines file")
-                .arg(resource()),
-        ),
+        bulk::ImportArgs::augment_args(Command::new("import").arg(resource())),
+        bulk::ExportArgs::augment_args(Command::new("export").arg(resource())),
     ]
 }
 
