@@ -217,8 +217,10 @@ impl Client {
     /// Safe to repeat in the same way as [`create_one`](Self::create_one):
     /// after a lost answer only the records that do not exist yet are sent
     /// again. When even that fails, the error does not say which records
-    /// exist: a caller that must know (an import journal) gives the records
-    /// their ids itself, and ids given are kept.
+    /// exist: a caller that must know gives the records their ids itself,
+    /// and ids given are kept. Ids given are looked up before the first
+    /// send (one extra request), so that one naming an existing record
+    /// fails with [`Error::InvalidInput`] rather than passing for created.
     pub async fn create_many(
         &self,
         object: &Object,
@@ -294,7 +296,24 @@ impl Client {
         depth: Option<u8>,
         batch: bool,
     ) -> Result<Vec<Value>, Error> {
-        let records = with_ids(records)?;
+        let (records, given) = with_ids(records)?;
+
+        // An id the caller chose may name a record that existed before, and
+        // a refusal after a lost answer could then not be told from our own
+        // earlier create: such ids are looked up before anything is sent.
+        if !given.is_empty() {
+            let found = self.read_back(object, &given, None).await?;
+            if let Some(id) = given.iter().find(|id| found.contains_key(*id)) {
+                return Err(Error::InvalidInput {
+                    reason: format!(
+                        "a {} with id {id} exists already: update it, or leave the id out \
+                         to create a new record",
+                        object.singular
+                    ),
+                });
+            }
+        }
+
         let order: Vec<String> = records.iter().map(|(id, _)| id.clone()).collect();
         let mut pending: Vec<(String, Value)> = records;
         let mut created: HashMap<String, Value> = HashMap::new();
@@ -568,7 +587,10 @@ fn record_id(record: &Value) -> Option<String> {
 
 /// Gives every record without an id a fresh UUID v4; fails on a record that
 /// is not an object or whose id is not a string.
-fn with_ids(records: Vec<Value>) -> Result<Vec<(String, Value)>, Error> {
+/// The records with an id each, a fresh one where none was given, and the
+/// ids that were given.
+fn with_ids(records: Vec<Value>) -> Result<(Vec<(String, Value)>, Vec<String>), Error> {
+    let mut given = Vec::new();
     records
         .into_iter()
         .enumerate()
@@ -584,7 +606,10 @@ fn with_ids(records: Vec<Value>) -> Result<Vec<(String, Value)>, Error> {
                     fields.insert("id".into(), Value::String(id.clone()));
                     id
                 }
-                Some(Value::String(id)) if !id.trim().is_empty() => id.clone(),
+                Some(Value::String(id)) if !id.trim().is_empty() => {
+                    given.push(id.clone());
+                    id.clone()
+                }
                 Some(_) => {
                     return Err(Error::InvalidInput {
                         reason: format!("record {i}: `id` must be a uuid string"),
@@ -603,7 +628,7 @@ fn with_ids(records: Vec<Value>) -> Result<Vec<(String, Value)>, Error> {
                     });
                 }
             }
-            Ok(list)
+            Ok((list, given))
         })
 }
 
@@ -677,7 +702,8 @@ mod tests {
 
     #[test]
     fn records_get_ids_unless_they_have_one() {
-        let list = with_ids(vec![json!({"name": "a"}), json!({"id": "x-1"})]).unwrap();
+        let (list, given) = with_ids(vec![json!({"name": "a"}), json!({"id": "x-1"})]).unwrap();
+        assert_eq!(given, vec!["x-1".to_string()]);
         assert_eq!(list[1].0, "x-1");
         assert!(uuid::Uuid::parse_str(&list[0].0).is_ok());
         assert_eq!(list[0].1["id"], json!(list[0].0));

@@ -39,6 +39,11 @@ async fn trace_logs_show_the_wire_and_decisions_but_never_the_key() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let server = TestServer::scripted(vec![
+        // The look-up of the id the caller gave, before the create.
+        Reply::json(
+            200,
+            json!({"data": {"people": []}, "pageInfo": {"hasNextPage": false}, "totalCount": 0}),
+        ),
         Reply::error(429, &format!("slow down {KEY}")).header("retry-after", "0"),
         Reply::json(201, json!({"data": {"createPerson": {"id": ID}}})),
     ])

@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::json;
-use support::{Reply, TestServer, person, workflow_run};
+use support::{Recorded, Reply, TestServer, person, workflow_run};
 use twenty_client::{Client, ClientConfig, ListQuery, Request, RetrySafety};
 use twenty_core::Method;
 
@@ -211,25 +211,44 @@ async fn create_one_sends_a_client_generated_id() {
     assert_eq!(created["createdAt"], "2026-01-01T00:00:00.000Z");
 }
 
+/// Answers the look-up of given ids with no record, and a create with
+/// what was sent under `key`.
+fn no_record_then_echo(key: &'static str) -> impl Fn(&Recorded) -> Reply {
+    move |req| {
+        if req.method == "GET" {
+            return Reply::json(
+                200,
+                json!({"data": {"people": []}, "pageInfo": {"hasNextPage": false}, "totalCount": 0}),
+            );
+        }
+        Reply::json(201, json!({"data": {key: req.json()}}))
+    }
+}
+
 #[tokio::test]
 async fn create_one_keeps_an_id_the_caller_gave() {
-    let server =
-        TestServer::with(|req| Reply::json(201, json!({"data": {"createPerson": req.json()}})))
-            .await;
+    let server = TestServer::with(no_record_then_echo("createPerson")).await;
     let created = server
         .client(Some(KEY))
         .create_one(&person(), json!({"id": ID}), None)
         .await
         .unwrap();
     assert_eq!(created["id"], ID);
-    assert_eq!(server.requests()[0].json()["id"], ID);
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[0].method, "GET");
+    assert_eq!(reqs[0].path, "/rest/people");
+    assert_eq!(
+        reqs[0].param("filter").unwrap(),
+        format!("id[in]:[\"{ID}\"]")
+    );
+    assert_eq!(reqs[1].method, "POST");
+    assert_eq!(reqs[1].json()["id"], ID);
 }
 
 #[tokio::test]
 async fn create_many_posts_one_batch_and_returns_input_order() {
-    let server =
-        TestServer::with(|req| Reply::json(201, json!({"data": {"createPeople": req.json()}})))
-            .await;
+    let server = TestServer::with(no_record_then_echo("createPeople")).await;
     let records = vec![
         json!({"city": "a"}),
         json!({"id": ID, "city": "b"}),
@@ -242,11 +261,16 @@ async fn create_many_posts_one_batch_and_returns_input_order() {
         .await
         .unwrap();
 
+    // The one given id is looked up, then one batch goes.
     let reqs = server.requests();
-    assert_eq!(reqs.len(), 1);
-    assert_eq!(reqs[0].method, "POST");
-    assert_eq!(reqs[0].path, "/rest/batch/people");
-    let sent = reqs[0].json();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(
+        reqs[0].param("filter").unwrap(),
+        format!("id[in]:[\"{ID}\"]")
+    );
+    assert_eq!(reqs[1].method, "POST");
+    assert_eq!(reqs[1].path, "/rest/batch/people");
+    let sent = reqs[1].json();
     let sent = sent.as_array().unwrap();
     assert_eq!(sent.len(), 3);
     assert_eq!(sent[1]["id"], ID);
