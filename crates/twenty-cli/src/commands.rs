@@ -28,7 +28,19 @@ pub fn human(camel: &str) -> String {
     names::kebab(camel).replace('-', " ")
 }
 
-fn article(word: &str) -> &'static str {
+/// `a` or `an` for the phrase that follows. The sound decides, not the
+/// letter, so the few common words where they differ are listed: "a user",
+/// "a uuid", "an hour".
+fn article(phrase: &str) -> &'static str {
+    const A: [&str; 8] = ["uni", "use", "usu", "uti", "uu", "url", "eu", "one"];
+    const AN: [&str; 4] = ["hour", "honest", "honor", "heir"];
+    let word = phrase.trim_start().to_ascii_lowercase();
+    if AN.iter().any(|p| word.starts_with(p)) {
+        return "an";
+    }
+    if A.iter().any(|p| word.starts_with(p)) {
+        return "a";
+    }
     match word.chars().next() {
         Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
         _ => "a",
@@ -127,10 +139,29 @@ fn type_note(kind: &FieldType) -> String {
                     values.join(", ")
                 )
             }
+            // Each comma-separated item fills the first writable sub-field,
+            // as the input code reads it.
+            FieldType::Composite { fields } => {
+                let writable: Vec<&str> = fields
+                    .iter()
+                    .filter(|f| f.writable)
+                    .map(|f| f.name.as_str())
+                    .collect();
+                match writable.first() {
+                    Some(first) => format!(
+                        "list of objects with {}; comma-separated {first} values or a JSON array",
+                        writable.join(", ")
+                    ),
+                    None => "list of objects; a JSON array".to_string(),
+                }
+            }
             other => format!("list of {}; comma-separated or a JSON array", other.label()),
         },
         FieldType::Composite { .. } => "composite as a JSON object".to_string(),
-        FieldType::RelationId { target, .. } => format!("uuid of a {}", human(target)),
+        FieldType::RelationId { target, .. } => {
+            let target = human(target);
+            format!("uuid of {} {target}", article(&target))
+        }
         other => other.label(),
     }
 }
@@ -434,4 +465,26 @@ pub fn input_flags(cmd: &Command) -> Vec<String> {
     cmd.get_arguments()
         .filter_map(|a| a.get_long().map(str::to_string))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_article_follows_the_sound_of_the_next_word() {
+        for (phrase, expected) in [
+            ("opportunity", "an"),
+            ("api key", "an"),
+            ("workflow version", "a"),
+            ("company", "a"),
+            ("user", "a"),
+            ("uuid", "a"),
+            ("hour", "an"),
+            ("union", "a"),
+            ("umbrella", "an"),
+        ] {
+            assert_eq!(article(phrase), expected, "{phrase}");
+        }
+    }
 }

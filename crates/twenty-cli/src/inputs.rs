@@ -493,24 +493,14 @@ fn apply_fields(
 ) -> Result<(), UsageError> {
     for (path, input) in fields {
         let value = match input {
-            Input::Text(text) => {
-                let text = match kind_at(object, path) {
-                    Some(FieldType::Enum { values }) => loose_enum(values, text),
-                    _ => text.clone(),
-                };
-                values::parse_input(object, path, &text).map_err(UsageError::from)?
-            }
+            Input::Text(text) => typed_text(object, path, text)?,
             // A JSON string for a typed field is parsed like typed text (so
             // an `--each` line can carry "completed"); JSON fields and other
             // values are kept and checked with the whole body.
             Input::Json(Value::String(text))
                 if !matches!(kind_at(object, path), Some(FieldType::Json) | None) =>
             {
-                let text = match kind_at(object, path) {
-                    Some(FieldType::Enum { values }) => loose_enum(values, text),
-                    _ => text.clone(),
-                };
-                values::parse_input(object, path, &text).map_err(UsageError::from)?
+                typed_text(object, path, text)?
             }
             Input::Json(value) => {
                 if kind_at(object, path).is_none() {
@@ -524,6 +514,39 @@ fn apply_fields(
         values::set_path(record, path, value);
     }
     Ok(())
+}
+
+/// Text typed for a field, as the JSON the field takes.
+fn typed_text(object: &Object, path: &str, text: &str) -> Result<Value, UsageError> {
+    let text = match kind_at(object, path) {
+        Some(FieldType::Enum { values }) => loose_enum(values, text),
+        Some(FieldType::List { item }) => list_of_composites(item, path, text)?,
+        _ => text.to_string(),
+    };
+    values::parse_input(object, path, &text).map_err(UsageError::from)
+}
+
+/// Comma-separated text for a list of composites (`a.com,b.com` for
+/// `secondaryLinks`) as the JSON array the core reads: each item fills the
+/// composite's first writable sub-field (`url`, a file's `fileId`). Other
+/// text is returned as typed.
+fn list_of_composites(item: &FieldType, path: &str, text: &str) -> Result<String, UsageError> {
+    let first = item.sub_fields().iter().find(|f| f.writable);
+    let json = text.trim().is_empty() || text.trim().starts_with('[');
+    let (Some(first), false) = (first, json) else {
+        return Ok(text.to_string());
+    };
+    let mut items = Vec::new();
+    for (i, part) in text.split(',').map(str::trim).enumerate() {
+        if part.is_empty() {
+            return Err(UsageError::new(
+                format!("{path}[{i}] is empty: give one {} per comma", first.name),
+                None,
+            ));
+        }
+        items.push(serde_json::json!({ first.name.as_str(): part }));
+    }
+    Ok(Value::Array(items).to_string())
 }
 
 /// Maps `completed`, `not started` or `NOT-STARTED` to the allowed value

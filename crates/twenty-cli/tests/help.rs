@@ -220,6 +220,13 @@ fn help_of_workflow_runs_update() {
 }
 
 #[test]
+fn relation_ids_take_the_right_article() {
+    let text = help(&["attachments", "create", "--help"]);
+    assert!(text.contains("(uuid of an opportunity)"), "{text}");
+    assert!(text.contains("(uuid of a company)"), "{text}");
+}
+
+#[test]
 fn help_of_people_create() {
     let text = help(&["people", "create", "--help"]);
     assert!(text.starts_with("Create a person\n"), "{text}");

@@ -388,3 +388,31 @@ fn list_all_follows_cursors_and_streams_lines() {
             .contains(&("starting_after".into(), "c2".into()))
     );
 }
+
+#[test]
+fn a_list_of_links_takes_comma_separated_urls() {
+    let server = Recorder::start(|r| {
+        (
+            200,
+            json!({"data": {"updateCompany": r.body.clone().unwrap_or_default()}}),
+        )
+    });
+    let home = Home::new();
+    let run = home.run_at(
+        &server.url,
+        &[
+            "companies",
+            "update",
+            RUN_ID,
+            "--domain-name.secondary-links",
+            "acme.org, https://acme.io",
+        ],
+    );
+    run.assert_ok();
+    assert_eq!(
+        server.only().body,
+        Some(json!({"domainName": {"secondaryLinks": [
+            {"url": "acme.org"}, {"url": "https://acme.io"}
+        ]}}))
+    );
+}
