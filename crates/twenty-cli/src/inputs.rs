@@ -9,10 +9,12 @@ use std::io::Read;
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 use serde_json::{Map, Value};
-use twenty_core::{Body, FieldType, Object, Operation, Param, names, values};
+use twenty_core::{
+    Body, Catalog, FieldType, Object, Operation, OperationKind, Param, names, values,
+};
 
 use crate::UsageError;
-use crate::commands::{FIELD, PARAM};
+use crate::commands::{FIELD, PARAM, human};
 
 /// One input value: text from the command line, or a JSON value from an
 /// `--each` line.
@@ -22,6 +24,23 @@ pub enum Input {
     Text(String),
     /// Already JSON; checked against the field's type.
     Json(Value),
+}
+
+/// What the loaded schema allows beyond each parameter's own range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The most records one create many takes: the `limit` maximum, which
+    /// Twenty also applies to batches.
+    pub batch_max: usize,
+}
+
+impl Limits {
+    /// The limits of a catalog.
+    pub fn of(catalog: &Catalog) -> Self {
+        Self {
+            batch_max: catalog.max_limit() as usize,
+        }
+    }
 }
 
 /// Every input of one call, before checking.
@@ -189,6 +208,7 @@ pub fn prepare(
     op: &Operation,
     command: &str,
     inputs: &Inputs,
+    limits: &Limits,
 ) -> Result<Call, UsageError> {
     // The id, when the path has one.
     let mut path = op.path.clone();
@@ -219,7 +239,29 @@ pub fn prepare(
         }
     }
 
-    let body = build_body(object, op, inputs)?;
+    // Without a filter these would touch every record: only on purpose.
+    let every = match op.kind {
+        OperationKind::UpdateMany => Some("update"),
+        OperationKind::DeleteMany => Some("delete"),
+        OperationKind::RestoreMany => Some("restore"),
+        _ => None,
+    };
+    let unfiltered = op.param("filter").is_some() && !query.iter().any(|(k, _)| k == "filter");
+    if let Some(verb) = every.filter(|_| unfiltered) {
+        let records = match (op.kind, object) {
+            (OperationKind::RestoreMany, Some(o)) => format!("soft-deleted {}", human(&o.plural)),
+            (_, Some(o)) => human(&o.plural),
+            (_, None) => "records".to_string(),
+        };
+        return Err(UsageError::new(
+            format!("`twenty {command}` needs --filter: without one it would {verb} all {records}"),
+            Some(format!(
+                "to {verb} every record on purpose, say so: --filter 'id[is]:NOT_NULL'"
+            )),
+        ));
+    }
+
+    let body = build_body(object, op, inputs, limits)?;
     Ok(Call {
         id,
         path,
@@ -354,13 +396,47 @@ fn check_param(object: Option<&Object>, param: &Param, text: &str) -> Result<Str
             })?;
         }
     }
+    if matches!(param.name.as_str(), "starting_after" | "ending_before") {
+        check_cursor(param, &flag, &value)?;
+    }
     Ok(value)
+}
+
+/// Twenty's cursors are base64 of a JSON object (the record's sort keys
+/// and id); anything else comes back as a 400 `Invalid cursor`.
+fn check_cursor(param: &Param, flag: &str, text: &str) -> Result<(), UsageError> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+
+    let trimmed = text.trim();
+    let bytes = STANDARD
+        .decode(trimmed)
+        .or_else(|_| URL_SAFE_NO_PAD.decode(trimmed.trim_end_matches('=')));
+    let is_object = bytes
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .is_some_and(|v| v.is_object());
+    if is_object {
+        return Ok(());
+    }
+    let which = if param.name == "ending_before" {
+        "startCursor"
+    } else {
+        "endCursor"
+    };
+    Err(UsageError::new(
+        format!("{flag} `{text}` is not a cursor: Twenty's cursors are base64 of a JSON object"),
+        Some(format!(
+            "pass the `pageInfo.{which}` of a page, which `list --raw --jq .pageInfo.{which}` prints"
+        )),
+    ))
 }
 
 fn build_body(
     object: Option<&Object>,
     op: &Operation,
     inputs: &Inputs,
+    limits: &Limits,
 ) -> Result<Option<Value>, UsageError> {
     let Some(shape) = &op.body else {
         if !inputs.fields.is_empty() || inputs.data.is_some() {
@@ -412,6 +488,21 @@ fn build_body(
                 };
                 apply_fields(object, &mut map, &inputs.fields)?;
                 out.push(check(object, Value::Object(map))?);
+            }
+            if out.len() > limits.batch_max {
+                let max = limits.batch_max;
+                return Err(UsageError::new(
+                    format!(
+                        "--data holds {} records, more than the {max} this server's schema \
+                         takes in one create-many",
+                        out.len()
+                    ),
+                    Some(format!(
+                        "send at most {max} per call, or write them one per line and use \
+                         `twenty import {} FILE`, which batches for you",
+                        names::kebab(&object.plural)
+                    )),
+                ));
             }
             Ok(Some(Value::Array(out)))
         }

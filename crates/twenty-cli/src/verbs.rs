@@ -24,6 +24,7 @@ struct Mode {
     each: Option<String>,
     continue_on_error: bool,
     concurrency: usize,
+    limits: inputs::Limits,
 }
 
 /// Runs `op` with the inputs in `m`; returns the exit code.
@@ -47,14 +48,20 @@ pub fn run(
         concurrency: m
             .get_one::<u16>("concurrency")
             .map_or(1, |n| usize::from(*n)),
+        limits: inputs::Limits::of(catalog),
     };
-    let _ = catalog;
 
     // Everything the user typed is checked before a client exists.
     let jq = globals.jq.as_deref().map(Jq::compile).transpose()?;
     let defaults = inputs::from_matches(m)?;
     let single = if mode.each.is_none() {
-        Some(inputs::prepare(object, op, command, &defaults)?)
+        Some(inputs::prepare(
+            object,
+            op,
+            command,
+            &defaults,
+            &mode.limits,
+        )?)
     } else {
         None
     };
@@ -285,7 +292,7 @@ async fn each(
 
         let prepared = parse_item(&line, this)
             .and_then(|item| inputs::merge_item(op, defaults, &item))
-            .and_then(|inputs| inputs::prepare(object, op, command, &inputs));
+            .and_then(|inputs| inputs::prepare(object, op, command, &inputs, &mode.limits));
         match prepared {
             Ok(call) => {
                 let client = client.clone();

@@ -268,3 +268,108 @@ fn a_bad_jq_expression_sends_nothing() {
         &["--jq expression"],
     );
 }
+
+#[test]
+fn many_verbs_need_a_filter() {
+    let schema = spec2026();
+    for (verb, what) in [
+        ("update-many", "update all workflow runs"),
+        ("delete-many", "delete all workflow runs"),
+        ("restore-many", "restore all soft-deleted workflow runs"),
+    ] {
+        let mut args = vec!["workflow-runs", verb];
+        if verb == "update-many" {
+            args.extend(["--status", "FAILED"]);
+        }
+        let stderr = refused(Some(&schema), &args, &[]);
+        let verb_only = what.split(' ').next().unwrap_or_default();
+        assert_eq!(
+            stderr,
+            format!(
+                "error: `twenty workflow-runs {verb}` needs --filter: without one it would \
+                 {what}\nhint: to {verb_only} every record on purpose, say so: \
+                 --filter 'id[is]:NOT_NULL'\n"
+            )
+        );
+    }
+    // On purpose, it is sent.
+    let seen = accepted(
+        Some(&schema),
+        &[
+            "workflow-runs",
+            "delete-many",
+            "--filter",
+            "id[is]:NOT_NULL",
+        ],
+    );
+    assert_eq!(seen.method, "DELETE");
+    assert_eq!(
+        seen.query_pairs(),
+        [("filter".to_string(), "id[is]:NOT_NULL".to_string())]
+    );
+}
+
+#[test]
+fn cursors_must_be_twenty_cursors() {
+    for (flag, field) in [
+        ("--starting-after", "endCursor"),
+        ("--ending-before", "startCursor"),
+    ] {
+        // Not base64, and base64 of JSON that is not an object.
+        for cursor in ["garbage", "WzFd"] {
+            let stderr = refused(None, &["workflow-runs", "list", flag, cursor], &[]);
+            assert_eq!(
+                stderr,
+                format!(
+                    "error: {flag} `{cursor}` is not a cursor: Twenty's cursors are base64 of \
+                     a JSON object\nhint: pass the `pageInfo.{field}` of a page, which \
+                     `list --raw --jq .pageInfo.{field}` prints\n"
+                )
+            );
+        }
+    }
+    let cursor = "eyJpZCI6IjEifQ==";
+    let seen = accepted(None, &["workflow-runs", "list", "--starting-after", cursor]);
+    assert_eq!(
+        seen.query_pairs(),
+        [("starting_after".to_string(), cursor.to_string())]
+    );
+}
+
+#[test]
+fn create_many_keeps_to_the_schemas_batch_maximum() {
+    let batch = |n: usize| {
+        let records: Vec<serde_json::Value> = (0..n)
+            .map(|i| serde_json::json!({"name": format!("run {i}")}))
+            .collect();
+        serde_json::Value::Array(records).to_string()
+    };
+    let stderr = refused(
+        None,
+        &["workflow-runs", "create-many", "--data", &batch(61)],
+        &[],
+    );
+    assert_eq!(
+        stderr,
+        "error: --data holds 61 records, more than the 60 this server's schema takes in one \
+         create-many\nhint: send at most 60 per call, or write them one per line and use \
+         `twenty import workflow-runs FILE`, which batches for you\n"
+    );
+    let seen = accepted(
+        None,
+        &["workflow-runs", "create-many", "--data", &batch(60)],
+    );
+    assert_eq!(seen.body.and_then(|b| b.as_array().map(Vec::len)), Some(60));
+
+    // The 2026 document allows 200.
+    let schema = spec2026();
+    refused(
+        Some(&schema),
+        &["workflow-runs", "create-many", "--data", &batch(201)],
+        &["--data holds 201 records, more than the 200"],
+    );
+    accepted(
+        Some(&schema),
+        &["workflow-runs", "create-many", "--data", &batch(61)],
+    );
+}
