@@ -4,6 +4,8 @@
 //! Everything is checked here, before a connection is opened: a mistake
 //! costs no request and gets one message naming the input and the fix.
 
+pub mod body;
+
 use std::io::Read;
 
 use clap::ArgMatches;
@@ -14,7 +16,7 @@ use twenty_core::{
 };
 
 use crate::UsageError;
-use crate::commands::{FIELD, PARAM, human};
+use crate::commands::{BODY, BODY_LIST, FIELD, PARAM, human};
 
 /// One input value: text from the command line, or a JSON value from an
 /// `--each` line.
@@ -24,6 +26,9 @@ pub enum Input {
     Text(String),
     /// Already JSON; checked against the field's type.
     Json(Value),
+    /// The values of a list flag given several times or with commas
+    /// (`--ids a,b --ids c`), each converted by the list's item type.
+    Texts(Vec<String>),
 }
 
 /// What the loaded schema allows beyond each parameter's own range.
@@ -75,8 +80,12 @@ pub struct Call {
 /// Reads the inputs from a verb's matches. `--data` files and stdin are
 /// read here.
 pub fn from_matches(m: &ArgMatches) -> Result<Inputs, UsageError> {
+    // `call` takes the id as `--id` too.
+    let id = ["id", "id-option"]
+        .iter()
+        .find_map(|name| m.try_get_one::<String>(name).ok().flatten());
     let mut inputs = Inputs {
-        id: m.try_get_one::<String>("id").ok().flatten().cloned(),
+        id: id.cloned(),
         ..Inputs::default()
     };
     let given = |id: &str| m.value_source(id) == Some(ValueSource::CommandLine);
@@ -90,11 +99,16 @@ pub fn from_matches(m: &ArgMatches) -> Result<Inputs, UsageError> {
             if let Some(value) = m.get_one::<String>(id) {
                 inputs.params.push((wire.to_string(), value.clone()));
             }
-        } else if let Some(path) = id.strip_prefix(FIELD) {
+        } else if let Some(path) = id.strip_prefix(FIELD).or_else(|| id.strip_prefix(BODY)) {
             if let Some(value) = m.get_one::<String>(id) {
                 inputs
                     .fields
                     .push((path.to_string(), Input::Text(value.clone())));
+            }
+        } else if let Some(path) = id.strip_prefix(BODY_LIST) {
+            if let Some(values) = m.get_many::<String>(id) {
+                let values = values.cloned().collect();
+                inputs.fields.push((path.to_string(), Input::Texts(values)));
             }
         }
     }
@@ -261,7 +275,7 @@ pub fn prepare(
         ));
     }
 
-    let body = build_body(object, op, inputs, limits)?;
+    let body = build_body(object, op, command, inputs, limits)?;
     Ok(Call {
         id,
         path,
@@ -396,10 +410,47 @@ fn check_param(object: Option<&Object>, param: &Param, text: &str) -> Result<Str
             })?;
         }
     }
-    if matches!(param.name.as_str(), "starting_after" | "ending_before") {
-        check_cursor(param, &flag, &value)?;
-    }
+    check_param_shape(object, param, &flag, &value)?;
     Ok(value)
+}
+
+/// The parameters whose text has a shape of its own: cursors, and the
+/// JSON and order-by texts of group by.
+fn check_param_shape(
+    object: Option<&Object>,
+    param: &Param,
+    flag: &str,
+    text: &str,
+) -> Result<(), UsageError> {
+    match param.name.as_str() {
+        "starting_after" | "ending_before" => check_cursor(param, flag, text),
+        "group_by" => check_group_by(object, flag, text),
+        "aggregate" => match serde_json::from_str::<Value>(text) {
+            Ok(Value::Array(items)) if !items.is_empty() && items.iter().all(Value::is_string) => {
+                Ok(())
+            }
+            _ => Err(UsageError::new(
+                format!("{flag} must be a JSON array of aggregate names, got `{text}`"),
+                Some(format!("such as {flag} '[\"countNotEmptyId\"]'")),
+            )),
+        },
+        "order_by_for_records" => match object {
+            Some(object) => twenty_core::filter::parse_order_by_for(text, object)
+                .map(|_| ())
+                .map_err(|e| {
+                    UsageError::new(
+                        format!(
+                            "{flag} is invalid: {}\n  {}",
+                            e.message,
+                            e.render(text).replace('\n', "\n  ")
+                        ),
+                        None,
+                    )
+                }),
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
 }
 
 /// Twenty's cursors are base64 of a JSON object (the record's sort keys
@@ -432,9 +483,70 @@ fn check_cursor(param: &Param, flag: &str, text: &str) -> Result<(), UsageError>
     ))
 }
 
+/// `--group-by`: a JSON array of objects whose keys are fields of the
+/// object, each `true` or an object (a sub-field or a date granularity).
+fn check_group_by(object: Option<&Object>, flag: &str, text: &str) -> Result<(), UsageError> {
+    let example = || Some(format!("such as {flag} '[{{\"status\": true}}]'"));
+    let items = match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(items)) if !items.is_empty() => items,
+        Ok(_) => {
+            return Err(UsageError::new(
+                format!("{flag} must be a JSON array of fields to group by, got `{text}`"),
+                example(),
+            ));
+        }
+        Err(e) => {
+            return Err(UsageError::new(
+                format!(
+                    "{flag} is not valid JSON: {} at column {}",
+                    strip_position(&e.to_string()),
+                    e.column()
+                ),
+                example(),
+            ));
+        }
+    };
+    for item in &items {
+        let Some(map) = item.as_object().filter(|m| !m.is_empty()) else {
+            return Err(UsageError::new(
+                format!("{flag} items must be objects such as {{\"status\": true}}, got `{item}`"),
+                example(),
+            ));
+        };
+        for (key, value) in map {
+            if let Some(object) = object {
+                if object.field(key).is_none() {
+                    let near = object
+                        .suggest_field(key)
+                        .map(|s| format!("; did you mean '{s}'?"))
+                        .unwrap_or_default();
+                    return Err(UsageError::new(
+                        format!(
+                            "{flag}: field '{key}' does not exist in '{}' object{near}",
+                            object.singular
+                        ),
+                        None,
+                    ));
+                }
+            }
+            if !(value == &Value::Bool(true) || value.is_object()) {
+                return Err(UsageError::new(
+                    format!(
+                        "{flag}: `{key}` must be true, or an object naming a sub-field or \
+                         a granularity, got `{value}`"
+                    ),
+                    example(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn build_body(
     object: Option<&Object>,
     op: &Operation,
+    command: &str,
     inputs: &Inputs,
     limits: &Limits,
 ) -> Result<Option<Value>, UsageError> {
@@ -447,6 +559,9 @@ fn build_body(
         }
         return Ok(None);
     };
+    if let Body::Schema { schema } = shape {
+        return body::build(op, command, schema, inputs).map(Some);
+    }
     let Some(object) = object else {
         return Ok(Some(loose_body(inputs)));
     };
@@ -538,6 +653,7 @@ fn build_body(
             }
             Ok(Some(serde_json::json!({ "data": out })))
         }
+        // Built above, before an object is needed.
         Body::Schema { .. } => Ok(Some(loose_body(inputs))),
     }
 }
@@ -554,6 +670,7 @@ fn loose_body(inputs: &Inputs) -> Value {
         let value = match input {
             Input::Json(v) => v.clone(),
             Input::Text(t) => serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.clone())),
+            Input::Texts(t) => Value::Array(t.iter().cloned().map(Value::String).collect()),
         };
         values::set_path(&mut map, path, value);
     }
@@ -585,6 +702,9 @@ fn apply_fields(
     for (path, input) in fields {
         let value = match input {
             Input::Text(text) => typed_text(object, path, text)?,
+            // Record fields have no repeated flags; a list field's values
+            // are read as its comma-separated text would be.
+            Input::Texts(texts) => typed_text(object, path, &texts.join(","))?,
             // A JSON string for a typed field is parsed like typed text (so
             // an `--each` line can carry "completed"); JSON fields and other
             // values are kept and checked with the whole body.

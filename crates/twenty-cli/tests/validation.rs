@@ -373,3 +373,139 @@ fn create_many_keeps_to_the_schemas_batch_maximum() {
         &["workflow-runs", "create-many", "--data", &batch(61)],
     );
 }
+
+#[test]
+fn merge_bodies_follow_their_schema() {
+    let schema = spec2026();
+    let other = "00000000-0000-4000-8000-000000000002";
+    let both = format!("{RUN_ID},{other}");
+    let merge = |extra: &[&str]| {
+        let mut args = vec!["workflow-runs", "merge"];
+        args.extend_from_slice(extra);
+        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            merge(&["--data", r#"{"ids":["x"]}"#]),
+            "error: invalid UUID 'x' for ids[0]: expected 8-4-4-4-12 hex digits",
+        ),
+        (merge(&["--ids", "x"]), "error: invalid UUID 'x' for ids[0]"),
+        (
+            merge(&["--ids", RUN_ID]),
+            "error: missing `--conflict-priority-index`: `twenty workflow-runs merge` \
+             requires it (`conflictPriorityIndex` in --data)\n",
+        ),
+        (
+            merge(&["--ids", &both, "--conflict-priority-index", "2"]),
+            "error: --conflict-priority-index must be from 0 to 1, the index of one of the \
+             2 records in --ids, got `2`\n",
+        ),
+        (
+            merge(&["--ids", &both, "--conflict-priority-index", "first"]),
+            "error: invalid number 'first' for conflictPriorityIndex",
+        ),
+        (
+            merge(&[
+                "--ids",
+                &both,
+                "--conflict-priority-index",
+                "0",
+                "--dry-run",
+                "maybe",
+            ]),
+            "error: invalid boolean 'maybe' for dryRun",
+        ),
+        (
+            merge(&[
+                "--ids",
+                &both,
+                "--conflict-priority-index",
+                "0",
+                "--set",
+                "idz=1",
+            ]),
+            "error: the body of `twenty workflow-runs merge` has no `idz`; its keys are ids, \
+             conflictPriorityIndex, dryRun\nhint: did you mean `ids`?\n",
+        ),
+    ];
+    for (args, expected) in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let stderr = refused(Some(&schema), &args, &[]);
+        assert!(stderr.starts_with(expected), "{args:?}:\n{stderr}");
+    }
+}
+
+#[test]
+fn group_by_parameters_are_checked() {
+    let schema = spec2026();
+    let cases = [
+        (
+            vec!["--group-by", r#"[{"stauts":true}]"#],
+            "error: --group-by: field 'stauts' does not exist in 'workflowRun' object; did you \
+             mean 'status'?\n",
+        ),
+        (
+            vec!["--group-by", "status"],
+            "error: --group-by is not valid JSON: expected value at column 1\n\
+             hint: such as --group-by '[{\"status\": true}]'\n",
+        ),
+        (
+            vec!["--group-by", r#"[{"status":1}]"#],
+            "error: --group-by: `status` must be true, or an object naming a sub-field or a \
+             granularity, got `1`\n",
+        ),
+        (
+            vec![
+                "--group-by",
+                r#"[{"status":true}]"#,
+                "--aggregate",
+                "countNotEmptyId",
+            ],
+            "error: --aggregate must be a JSON array of aggregate names, got `countNotEmptyId`\n",
+        ),
+        (
+            vec![
+                "--group-by",
+                r#"[{"status":true}]"#,
+                "--order-by-for-records",
+                "nmae",
+            ],
+            "error: --order-by-for-records is invalid",
+        ),
+    ];
+    for (extra, expected) in &cases {
+        let mut args = vec!["workflow-runs", "group-by"];
+        args.extend(extra.iter());
+        let stderr = refused(Some(&schema), &args, &[]);
+        assert!(stderr.starts_with(expected), "{args:?}:\n{stderr}");
+    }
+    let seen = accepted(
+        Some(&schema),
+        &[
+            "workflow-runs",
+            "group-by",
+            "--group-by",
+            r#"[{"status":true},{"createdAt":{"granularity":"MONTH"}}]"#,
+            "--aggregate",
+            r#"["countNotEmptyId"]"#,
+        ],
+    );
+    assert_eq!(seen.path, "/rest/workflowRuns/groupBy");
+}
+
+#[test]
+fn a_mistyped_operation_id_suggests_at_most_three() {
+    let schema = spec2026();
+    let stderr = refused(
+        Some(&schema),
+        &["call", "findOneWorkflowRn"],
+        &["unrecognized subcommand 'findOneWorkflowRn'"],
+    );
+    let tip = stderr
+        .lines()
+        .find(|l| l.contains("tip:"))
+        .unwrap_or_else(|| panic!("no tip in:\n{stderr}"));
+    let named = tip.matches('\'').count() / 2;
+    assert!((1..=3).contains(&named), "{tip}");
+    assert!(tip.contains("'findOneWorkflowRun'"), "{tip}");
+}

@@ -6,6 +6,9 @@ mod support;
 use serde_json::{Value, json};
 use support::{Home, KEY, RUN_ID, Recorder, spec_2026, workflow_runs};
 
+/// A second record id.
+const OTHER_ID: &str = "00000000-0000-4000-8000-000000000002";
+
 fn bearer() -> Option<String> {
     Some(format!("Bearer {KEY}"))
 }
@@ -225,6 +228,7 @@ fn newer_verbs_of_the_2026_document() {
     let schema = spec_2026();
     let schema = schema.to_str().expect("utf-8");
     let filter = "status[eq]:FAILED";
+    let merge_ids = format!("{RUN_ID},{OTHER_ID}");
     let cases: Vec<(
         Vec<&str>,
         &str,
@@ -278,12 +282,26 @@ fn newer_verbs_of_the_2026_document() {
             vec![
                 "merge",
                 "--data",
-                r#"{"ids":["a","b"],"conflictPriorityIndex":0}"#,
+                r#"{"ids":["6b1a1f4e-3c2d-4e5f-8a9b-0c1d2e3f4a5b","00000000-0000-4000-8000-000000000002"],"conflictPriorityIndex":0}"#,
             ],
             "PATCH",
             "/rest/workflowRuns/merge".into(),
             vec![],
-            Some(json!({"ids": ["a", "b"], "conflictPriorityIndex": 0})),
+            Some(json!({"ids": [RUN_ID, OTHER_ID], "conflictPriorityIndex": 0})),
+        ),
+        (
+            vec![
+                "merge",
+                "--ids",
+                &merge_ids,
+                "--conflict-priority-index",
+                "1",
+                "--dry-run",
+            ],
+            "PATCH",
+            "/rest/workflowRuns/merge".into(),
+            vec![],
+            Some(json!({"ids": [RUN_ID, OTHER_ID], "conflictPriorityIndex": 1, "dryRun": true})),
         ),
     ];
     for (args, method, path, query, body) in &cases {
@@ -337,10 +355,16 @@ fn call_reaches_an_operation_by_its_id() {
         &["call", "findOneWorkflowRun", "--id", RUN_ID, "--depth", "0"],
     );
     run.assert_ok();
-    let seen = server.only();
-    assert_eq!(seen.path, format!("/rest/workflowRuns/{RUN_ID}"));
-    assert_eq!(seen.query_pairs(), pairs(&[("depth", "0")]));
     assert_eq!(run.json()["id"], RUN_ID);
+    // The id goes after the operation id as it goes after a verb.
+    home.run_at(&server.url, &["call", "findOneWorkflowRun", RUN_ID])
+        .assert_ok();
+    let seen = server.requests();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].path, format!("/rest/workflowRuns/{RUN_ID}"));
+    assert_eq!(seen[0].query_pairs(), pairs(&[("depth", "0")]));
+    assert_eq!(seen[1].path, format!("/rest/workflowRuns/{RUN_ID}"));
+    assert_eq!(seen[1].query_pairs(), vec![]);
 }
 
 #[test]
