@@ -347,7 +347,11 @@ pub fn operation_command(object: Option<&Object>, op: &Operation, name: Option<&
                 .long("all")
                 .action(ArgAction::SetTrue)
                 .help_heading("Parameters")
-                .help("Follow cursors to the last page, printing records as they arrive (switch)"),
+                .conflicts_with("each")
+                .help(
+                    "Follow cursors to the last page, printing records as they arrive: one JSON \
+                     array, or a row or line per record; --jq runs on each record (switch)",
+                ),
         );
     }
 

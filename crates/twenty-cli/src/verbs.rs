@@ -13,9 +13,9 @@ use twenty_core::{Catalog, Object, Operation, OperationKind};
 
 use crate::UsageError;
 use crate::context;
-use crate::globals::{Format, Globals};
+use crate::globals::Globals;
 use crate::inputs::{self, Call, Inputs};
-use crate::jq::Jq;
+use crate::jq::{self, Jq};
 use crate::output::Printer;
 
 /// What a run of one operation does besides the inputs.
@@ -72,7 +72,7 @@ pub fn run(
         let (client, sandbox) = connect(globals, catalog).await?;
         let result = match (single, mode.each.as_deref()) {
             (Some(call), _) if mode.all && op.kind == OperationKind::FindMany => {
-                list_all(&client, globals, object, op, call, jq).await
+                list_all(&client, globals, object, call, jq).await
             }
             (Some(call), _) => {
                 let out = execute(&client, object, op, call, globals.raw).await?;
@@ -222,14 +222,12 @@ async fn list_all(
     client: &Client,
     globals: &Globals,
     object: Option<&Object>,
-    op: &Operation,
     call: Call,
     jq: Option<Jq>,
 ) -> Result<i32> {
     let Some(object) = object else {
         return Err(UsageError::new("--all needs a resource's list verb", None).into());
     };
-    let _ = op;
     let mut query = ListQuery::default();
     for (name, value) in call.query {
         match name.as_str() {
@@ -242,17 +240,45 @@ async fn list_all(
             _ => query.extra.push((name, value)),
         }
     }
-    // Pretty JSON of one array cannot be streamed: --all prints JSON lines.
-    let format = match globals.format {
-        Format::Json => Format::Jsonl,
-        other => other,
-    };
-    let mut printer = Printer::new(format, Some(object), jq);
+    let mut printer = Printer::new(globals.format, Some(object), jq);
     let mut pages = client.find_all(object, query);
     while let Some(page) = pages.next_page().await? {
-        printer.stream(&page.records)?;
+        if let Err(error) = printer.page(&page.records) {
+            let Some(failed) = error.downcast_ref::<jq::Failed>() else {
+                return Err(error);
+            };
+            complain(&failed.to_string(), &[each_record_hint(&failed.expr)]);
+            return Ok(1);
+        }
     }
+    printer.finish()?;
     Ok(0)
+}
+
+/// Why a filter may fail with `--all`, and the per-record filter to try
+/// when it starts by taking the list apart (`.[].id` -> `.id`).
+fn each_record_hint(expr: &str) -> String {
+    let base = "with --all, --jq runs on each record in turn, not on the whole list";
+    let Some(rest) = expr.trim().strip_prefix(".[]") else {
+        return format!("{base}; for a filter over the whole list, pipe the output to jq");
+    };
+    let rest = rest.trim_start();
+    let rest = rest.strip_prefix('|').map_or(rest, str::trim_start);
+    let suggestion = match rest.chars().next() {
+        None => ".".to_string(),
+        Some('[') => format!(".{rest}"),
+        Some(_) => rest.to_string(),
+    };
+    format!("{base}: write `{suggestion}` instead of `{}`", expr.trim())
+}
+
+/// Prints `error:` and `hint:` lines as [`crate::report`] does, for a
+/// failure whose exit code or hints no error type carries.
+fn complain(message: &str, hints: &[String]) {
+    eprintln!("error: {message}");
+    for hint in hints {
+        eprintln!("hint: {hint}");
+    }
 }
 
 /// `--each`: one call per input line, results in input order.
@@ -388,4 +414,27 @@ async fn finish(pending: Pending, index: usize, mode: &Mode) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_all_hint_rewrites_a_filter_over_the_list() {
+        for (expr, suggestion) in [
+            (".[].id", "`.id`"),
+            (".[] | .name", "`.name`"),
+            (".[]|{id, city}", "`{id, city}`"),
+            (".[][0]", "`.[0]`"),
+            (".[]", "`.`"),
+        ] {
+            let hint = each_record_hint(expr);
+            assert!(
+                hint.contains(&format!("write {suggestion} instead")),
+                "{hint}"
+            );
+        }
+        assert!(each_record_hint("length").contains("pipe the output to jq"));
+    }
 }

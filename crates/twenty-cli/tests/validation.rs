@@ -261,6 +261,15 @@ fn filters_and_orders_are_checked_with_a_caret() {
 }
 
 #[test]
+fn list_all_and_each_do_not_mix() {
+    refused(
+        None,
+        &["workflow-runs", "list", "--all", "--each", "items.jsonl"],
+        &["'--all' cannot be used with '--each <FILE>'"],
+    );
+}
+
+#[test]
 fn a_bad_jq_expression_sends_nothing() {
     refused(
         None,
