@@ -452,7 +452,10 @@ pub fn operation_command(object: Option<&Object>, op: &Operation, name: Option<&
             .long("each")
             .value_name("FILE")
             .help_heading("Per item")
-            .help("Run once per JSON object in FILE (or - for stdin), one per line; flags are defaults (path)"),
+            .help(
+                "Run once per JSON object in FILE (or - for stdin), one per line; flags are \
+                 defaults. A file is checked whole before the first line is sent (path)",
+            ),
     )
     .arg(
         Arg::new("continue-on-error")
@@ -460,7 +463,10 @@ pub fn operation_command(object: Option<&Object>, op: &Operation, name: Option<&
             .action(ArgAction::SetTrue)
             .requires("each")
             .help_heading("Per item")
-            .help("With --each, print an error line for a failed item and go on (switch)"),
+            .help(
+                "With --each, run every line: a failed one gets an error line in its place \
+                 (stderr with --format csv or table) (switch)",
+            ),
     )
     .arg(
         Arg::new("concurrency")
