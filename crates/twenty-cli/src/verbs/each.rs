@@ -50,7 +50,7 @@ impl Source {
     /// whole here, unless `--continue-on-error` asks to run the valid
     /// lines anyway.
     pub fn open(path: &str, job: &Job<'_>, settings: &Settings) -> Result<Source, UsageError> {
-        let (name, file) = if path == "-" {
+        let (name, mut file) = if path == "-" {
             match stdin_file() {
                 Some(file) => (String::new(), file),
                 None => {
@@ -66,7 +66,6 @@ impl Source {
                 .map_err(|e| UsageError::new(format!("failed to open --each{name}: {e}"), None))?;
             (name, file)
         };
-        let mut file = file;
         let failed =
             |e: std::io::Error| UsageError::new(format!("failed to read --each{name}: {e}"), None);
         // A pipe such as `<(cmd)` is a file name too, but can be read only
@@ -112,13 +111,18 @@ fn check_all(name: &str, reader: impl BufRead, job: &Job<'_>) -> Result<(), Usag
     let mut others: Vec<usize> = Vec::new();
     let mut more = 0usize;
     for (number, line) in numbered(reader) {
-        let checked = line
-            .map_err(|e| UsageError::new(format!("cannot be read: {e}"), None))
-            .and_then(|line| match line.trim().is_empty() {
-                true => Ok(()),
-                false => prepare_line(job, &line).map(|_| ()),
-            });
-        let Err(error) = checked else {
+        // A read error may well repeat on every later read: it ends the
+        // check at once.
+        let line = line.map_err(|e| {
+            UsageError::new(
+                format!("--each{name} line {number} cannot be read: {e}"),
+                None,
+            )
+        })?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let Err(error) = prepare_line(job, &line) else {
             continue;
         };
         match first {
