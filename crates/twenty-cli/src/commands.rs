@@ -12,11 +12,31 @@ use twenty_core::names;
 use twenty_core::{Body, Catalog, Field, FieldType, Object, Operation, OperationKind, Param};
 
 use crate::globals;
+use crate::inputs::body;
 
 /// Arg id prefix of a field or sub-field input (`f:name.firstName`).
 pub const FIELD: &str = "f:";
 /// Arg id prefix of an operation parameter (`p:starting_after`).
 pub const PARAM: &str = "p:";
+/// Arg id prefix of a property of a body that is not a record
+/// (`b:conflictPriorityIndex`).
+pub const BODY: &str = "b:";
+/// Arg id prefix of a list property of such a body, whose flag may repeat
+/// (`bl:ids`).
+pub const BODY_LIST: &str = "bl:";
+
+/// Options every operation's command has besides the globals.
+const COMMAND_OPTIONS: [&str; 9] = [
+    "help",
+    "version",
+    "set",
+    "data",
+    "each",
+    "continue-on-error",
+    "concurrency",
+    "all",
+    "id",
+];
 
 /// The command-line name of an object: its plural in kebab case.
 pub fn resource_name(object: &Object) -> String {
@@ -28,7 +48,19 @@ pub fn human(camel: &str) -> String {
     names::kebab(camel).replace('-', " ")
 }
 
-fn article(word: &str) -> &'static str {
+/// `a` or `an` for the phrase that follows. The sound decides, not the
+/// letter, so the few common words where they differ are listed: "a user",
+/// "a uuid", "an hour".
+fn article(phrase: &str) -> &'static str {
+    const A: [&str; 8] = ["uni", "use", "usu", "uti", "uu", "url", "eu", "one"];
+    const AN: [&str; 4] = ["hour", "honest", "honor", "heir"];
+    let word = phrase.trim_start().to_ascii_lowercase();
+    if AN.iter().any(|p| word.starts_with(p)) {
+        return "an";
+    }
+    if A.iter().any(|p| word.starts_with(p)) {
+        return "a";
+    }
     match word.chars().next() {
         Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
         _ => "a",
@@ -127,10 +159,29 @@ fn type_note(kind: &FieldType) -> String {
                     values.join(", ")
                 )
             }
+            // Each comma-separated item fills the first writable sub-field,
+            // as the input code reads it.
+            FieldType::Composite { fields } => {
+                let writable: Vec<&str> = fields
+                    .iter()
+                    .filter(|f| f.writable)
+                    .map(|f| f.name.as_str())
+                    .collect();
+                match writable.first() {
+                    Some(first) => format!(
+                        "list of objects with {}; comma-separated {first} values or a JSON array",
+                        writable.join(", ")
+                    ),
+                    None => "list of objects; a JSON array".to_string(),
+                }
+            }
             other => format!("list of {}; comma-separated or a JSON array", other.label()),
         },
         FieldType::Composite { .. } => "composite as a JSON object".to_string(),
-        FieldType::RelationId { target, .. } => format!("uuid of a {}", human(target)),
+        FieldType::RelationId { target, .. } => {
+            let target = human(target);
+            format!("uuid of {} {target}", article(&target))
+        }
         other => other.label(),
     }
 }
@@ -183,6 +234,32 @@ fn json_text(value: &serde_json::Value) -> String {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// Help for a property of a body that is not a record.
+fn property_help(prop: &body::Property) -> String {
+    let text = prop
+        .description
+        .as_deref()
+        .map(first_sentence)
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| capitalize(&human(&prop.name)));
+    let mut notes = vec![match &prop.kind {
+        // Clap splits the flag's value at commas, so a JSON array would not
+        // survive; --data takes one.
+        FieldType::List { item } => {
+            format!("list of {}; comma-separated or repeated", item.label())
+        }
+        FieldType::Boolean => "switch, or true/false".to_string(),
+        other => type_note(other),
+    }];
+    if let Some(default) = &prop.default {
+        notes.push(format!("default {}", json_text(default)));
+    }
+    if prop.required {
+        notes.push("required".into());
+    }
+    format!("{text} ({})", notes.join("; "))
 }
 
 /// Whether the operation's body is built from record fields.
@@ -270,7 +347,11 @@ pub fn operation_command(object: Option<&Object>, op: &Operation, name: Option<&
                 .long("all")
                 .action(ArgAction::SetTrue)
                 .help_heading("Parameters")
-                .help("Follow cursors to the last page, printing records as they arrive (switch)"),
+                .conflicts_with("each")
+                .help(
+                    "Follow cursors to the last page, printing records as they arrive: one JSON \
+                     array, or a row or line per record; --jq runs on each record (switch)",
+                ),
         );
     }
 
@@ -318,6 +399,35 @@ pub fn operation_command(object: Option<&Object>, op: &Operation, name: Option<&
                 .help("Find duplicates of these existing records instead of the fields given (uuid; comma-separated or repeated)"),
         );
     }
+    if let Some(Body::Schema { schema }) = &op.body {
+        for prop in body::properties(schema) {
+            let flag = names::kebab(&prop.name);
+            if taken.contains(&flag)
+                || globals::is_global(&flag)
+                || COMMAND_OPTIONS.contains(&flag.as_str())
+            {
+                continue;
+            }
+            let list = matches!(prop.kind, FieldType::List { .. });
+            let id = format!("{}{}", if list { BODY_LIST } else { BODY }, prop.name);
+            let shown = match &prop.kind {
+                FieldType::List { item } => item.as_ref(),
+                other => other,
+            };
+            let mut arg = Arg::new(id)
+                .long(flag)
+                .value_name(value_name(shown))
+                .allow_hyphen_values(true)
+                .help(property_help(&prop))
+                .help_heading("Fields");
+            if list {
+                arg = arg.value_delimiter(',').action(ArgAction::Append);
+            } else if matches!(prop.kind, FieldType::Boolean) {
+                arg = arg.num_args(0..=1).default_missing_value("true");
+            }
+            cmd = cmd.arg(arg);
+        }
+    }
     if op.body.is_some() {
         cmd = cmd
             .arg(
@@ -342,7 +452,10 @@ pub fn operation_command(object: Option<&Object>, op: &Operation, name: Option<&
             .long("each")
             .value_name("FILE")
             .help_heading("Per item")
-            .help("Run once per JSON object in FILE (or - for stdin), one per line; flags are defaults (path)"),
+            .help(
+                "Run once per JSON object in FILE (or - for stdin), one per line; flags are \
+                 defaults. A file is checked whole before the first line is sent (path)",
+            ),
     )
     .arg(
         Arg::new("continue-on-error")
@@ -350,7 +463,10 @@ pub fn operation_command(object: Option<&Object>, op: &Operation, name: Option<&
             .action(ArgAction::SetTrue)
             .requires("each")
             .help_heading("Per item")
-            .help("With --each, print an error line for a failed item and go on (switch)"),
+            .help(
+                "With --each, run every line: a failed one gets an error line in its place \
+                 (stderr with --format csv or table) (switch)",
+            ),
     )
     .arg(
         Arg::new("concurrency")
@@ -415,17 +531,52 @@ pub fn call_command(catalog: &Catalog, wanted: Option<&str>) -> Command {
         Some((typed, (object, op))) => {
             let mut sub = operation_command(object, op, Some(typed));
             if op.takes_id() {
-                // `call` names the id with an option, as the brief asks.
-                sub = sub.mut_arg("id", |a| a.long("id"));
+                // After the operation id like after a verb, or as `--id`.
+                sub = sub.arg(
+                    Arg::new("id-option")
+                        .long("id")
+                        .value_name("ID")
+                        .conflicts_with("id")
+                        .help("Id of the record, as an option (uuid)"),
+                );
             }
             cmd.subcommand(sub)
         }
-        None => cmd.subcommands(
-            catalog
-                .operations()
-                .map(|(object, op)| Command::new(op.id.clone()).about(operation_about(object, op))),
-        ),
+        None => {
+            let listed: Vec<(Option<&Object>, &Operation)> = match wanted {
+                // Clap suggests every operation whose name is close, dozens
+                // of them among similar ids; offered only the three nearest,
+                // it suggests from those.
+                Some(typed) => nearest_operations(catalog, typed, 3),
+                None => catalog.operations().collect(),
+            };
+            cmd.subcommands(
+                listed.into_iter().map(|(object, op)| {
+                    Command::new(op.id.clone()).about(operation_about(object, op))
+                }),
+            )
+        }
     }
+}
+
+/// Up to `n` operations whose ids are nearest to `typed`, nearest first.
+fn nearest_operations<'c>(
+    catalog: &'c Catalog,
+    typed: &str,
+    n: usize,
+) -> Vec<(Option<&'c Object>, &'c Operation)> {
+    let mut left: Vec<(Option<&Object>, &Operation)> = catalog.operations().collect();
+    let mut found = Vec::new();
+    while found.len() < n {
+        let Some(near) = names::nearest(typed, left.iter().map(|(_, op)| op.id.as_str())) else {
+            break;
+        };
+        let Some(at) = left.iter().position(|(_, op)| op.id == near) else {
+            break;
+        };
+        found.push(left.remove(at));
+    }
+    found
 }
 
 /// Every input an operation's command offers, as long flag names, for
@@ -434,4 +585,26 @@ pub fn input_flags(cmd: &Command) -> Vec<String> {
     cmd.get_arguments()
         .filter_map(|a| a.get_long().map(str::to_string))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_article_follows_the_sound_of_the_next_word() {
+        for (phrase, expected) in [
+            ("opportunity", "an"),
+            ("api key", "an"),
+            ("workflow version", "a"),
+            ("company", "a"),
+            ("user", "a"),
+            ("uuid", "a"),
+            ("hour", "an"),
+            ("union", "a"),
+            ("umbrella", "an"),
+        ] {
+            assert_eq!(article(phrase), expected, "{phrase}");
+        }
+    }
 }

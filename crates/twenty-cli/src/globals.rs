@@ -156,7 +156,7 @@ pub fn args() -> Vec<Arg> {
             .value_name("EXPR")
             .global(true)
             .help_heading("Global options")
-            .help("Filter the output through a jq expression; text results print raw"),
+            .help("Filter the output through a jq expression; text results print raw. With list --all it runs on each record, with --each on each line's result"),
         Arg::new("raw")
             .long("raw")
             .action(ArgAction::SetTrue)

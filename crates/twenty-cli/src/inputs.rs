@@ -4,15 +4,19 @@
 //! Everything is checked here, before a connection is opened: a mistake
 //! costs no request and gets one message naming the input and the fix.
 
+pub mod body;
+
 use std::io::Read;
 
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 use serde_json::{Map, Value};
-use twenty_core::{Body, FieldType, Object, Operation, Param, names, values};
+use twenty_core::{
+    Body, Catalog, FieldType, Object, Operation, OperationKind, Param, names, values,
+};
 
 use crate::UsageError;
-use crate::commands::{FIELD, PARAM};
+use crate::commands::{BODY, BODY_LIST, FIELD, PARAM, human};
 
 /// One input value: text from the command line, or a JSON value from an
 /// `--each` line.
@@ -22,6 +26,26 @@ pub enum Input {
     Text(String),
     /// Already JSON; checked against the field's type.
     Json(Value),
+    /// The values of a list flag given several times or with commas
+    /// (`--ids a,b --ids c`), each converted by the list's item type.
+    Texts(Vec<String>),
+}
+
+/// What the loaded schema allows beyond each parameter's own range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The most records one create many takes: the `limit` maximum, which
+    /// Twenty also applies to batches.
+    pub batch_max: usize,
+}
+
+impl Limits {
+    /// The limits of a catalog.
+    pub fn of(catalog: &Catalog) -> Self {
+        Self {
+            batch_max: catalog.max_limit() as usize,
+        }
+    }
 }
 
 /// Every input of one call, before checking.
@@ -56,8 +80,12 @@ pub struct Call {
 /// Reads the inputs from a verb's matches. `--data` files and stdin are
 /// read here.
 pub fn from_matches(m: &ArgMatches) -> Result<Inputs, UsageError> {
+    // `call` takes the id as `--id` too.
+    let id = ["id", "id-option"]
+        .iter()
+        .find_map(|name| m.try_get_one::<String>(name).ok().flatten());
     let mut inputs = Inputs {
-        id: m.try_get_one::<String>("id").ok().flatten().cloned(),
+        id: id.cloned(),
         ..Inputs::default()
     };
     let given = |id: &str| m.value_source(id) == Some(ValueSource::CommandLine);
@@ -71,11 +99,16 @@ pub fn from_matches(m: &ArgMatches) -> Result<Inputs, UsageError> {
             if let Some(value) = m.get_one::<String>(id) {
                 inputs.params.push((wire.to_string(), value.clone()));
             }
-        } else if let Some(path) = id.strip_prefix(FIELD) {
+        } else if let Some(path) = id.strip_prefix(FIELD).or_else(|| id.strip_prefix(BODY)) {
             if let Some(value) = m.get_one::<String>(id) {
                 inputs
                     .fields
                     .push((path.to_string(), Input::Text(value.clone())));
+            }
+        } else if let Some(path) = id.strip_prefix(BODY_LIST) {
+            if let Some(values) = m.get_many::<String>(id) {
+                let values = values.cloned().collect();
+                inputs.fields.push((path.to_string(), Input::Texts(values)));
             }
         }
     }
@@ -189,6 +222,7 @@ pub fn prepare(
     op: &Operation,
     command: &str,
     inputs: &Inputs,
+    limits: &Limits,
 ) -> Result<Call, UsageError> {
     // The id, when the path has one.
     let mut path = op.path.clone();
@@ -219,7 +253,29 @@ pub fn prepare(
         }
     }
 
-    let body = build_body(object, op, inputs)?;
+    // Without a filter these would touch every record: only on purpose.
+    let every = match op.kind {
+        OperationKind::UpdateMany => Some("update"),
+        OperationKind::DeleteMany => Some("delete"),
+        OperationKind::RestoreMany => Some("restore"),
+        _ => None,
+    };
+    let unfiltered = op.param("filter").is_some() && !query.iter().any(|(k, _)| k == "filter");
+    if let Some(verb) = every.filter(|_| unfiltered) {
+        let records = match (op.kind, object) {
+            (OperationKind::RestoreMany, Some(o)) => format!("soft-deleted {}", human(&o.plural)),
+            (_, Some(o)) => human(&o.plural),
+            (_, None) => "records".to_string(),
+        };
+        return Err(UsageError::new(
+            format!("`twenty {command}` needs --filter: without one it would {verb} all {records}"),
+            Some(format!(
+                "to {verb} every record on purpose, say so: --filter 'id[is]:NOT_NULL'"
+            )),
+        ));
+    }
+
+    let body = build_body(object, op, command, inputs, limits)?;
     Ok(Call {
         id,
         path,
@@ -359,13 +415,145 @@ fn check_param(object: Option<&Object>, param: &Param, text: &str) -> Result<Str
             })?;
         }
     }
+    check_param_shape(object, param, &flag, &value)?;
     Ok(value)
+}
+
+/// The parameters whose text has a shape of its own: cursors, and the
+/// JSON and order-by texts of group by.
+fn check_param_shape(
+    object: Option<&Object>,
+    param: &Param,
+    flag: &str,
+    text: &str,
+) -> Result<(), UsageError> {
+    match param.name.as_str() {
+        "starting_after" | "ending_before" => check_cursor(param, flag, text),
+        "group_by" => check_group_by(object, flag, text),
+        "aggregate" => match serde_json::from_str::<Value>(text) {
+            Ok(Value::Array(items)) if !items.is_empty() && items.iter().all(Value::is_string) => {
+                Ok(())
+            }
+            _ => Err(UsageError::new(
+                format!("{flag} must be a JSON array of aggregate names, got `{text}`"),
+                Some(format!("such as {flag} '[\"countNotEmptyId\"]'")),
+            )),
+        },
+        "order_by_for_records" => match object {
+            Some(object) => twenty_core::filter::parse_order_by_for(text, object)
+                .map(|_| ())
+                .map_err(|e| {
+                    UsageError::new(
+                        format!(
+                            "{flag} is invalid: {}\n  {}",
+                            e.message,
+                            e.render(text).replace('\n', "\n  ")
+                        ),
+                        None,
+                    )
+                }),
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// Twenty's cursors are base64 of a JSON object (the record's sort keys
+/// and id); anything else comes back as a 400 `Invalid cursor`.
+fn check_cursor(param: &Param, flag: &str, text: &str) -> Result<(), UsageError> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+
+    let trimmed = text.trim();
+    let bytes = STANDARD
+        .decode(trimmed)
+        .or_else(|_| URL_SAFE_NO_PAD.decode(trimmed.trim_end_matches('=')));
+    let is_object = bytes
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .is_some_and(|v| v.is_object());
+    if is_object {
+        return Ok(());
+    }
+    let which = if param.name == "ending_before" {
+        "startCursor"
+    } else {
+        "endCursor"
+    };
+    Err(UsageError::new(
+        format!("{flag} `{text}` is not a cursor: Twenty's cursors are base64 of a JSON object"),
+        Some(format!(
+            "pass the `pageInfo.{which}` of a page, which `list --raw --jq .pageInfo.{which}` prints"
+        )),
+    ))
+}
+
+/// `--group-by`: a JSON array of objects whose keys are fields of the
+/// object, each `true` or an object (a sub-field or a date granularity).
+fn check_group_by(object: Option<&Object>, flag: &str, text: &str) -> Result<(), UsageError> {
+    let example = || Some(format!("such as {flag} '[{{\"status\": true}}]'"));
+    let items = match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(items)) if !items.is_empty() => items,
+        Ok(_) => {
+            return Err(UsageError::new(
+                format!("{flag} must be a JSON array of fields to group by, got `{text}`"),
+                example(),
+            ));
+        }
+        Err(e) => {
+            return Err(UsageError::new(
+                format!(
+                    "{flag} is not valid JSON: {} at column {}",
+                    strip_position(&e.to_string()),
+                    e.column()
+                ),
+                example(),
+            ));
+        }
+    };
+    for item in &items {
+        let Some(map) = item.as_object().filter(|m| !m.is_empty()) else {
+            return Err(UsageError::new(
+                format!("{flag} items must be objects such as {{\"status\": true}}, got `{item}`"),
+                example(),
+            ));
+        };
+        for (key, value) in map {
+            if let Some(object) = object {
+                if object.field(key).is_none() {
+                    let near = object
+                        .suggest_field(key)
+                        .map(|s| format!("; did you mean '{s}'?"))
+                        .unwrap_or_default();
+                    return Err(UsageError::new(
+                        format!(
+                            "{flag}: field '{key}' does not exist in '{}' object{near}",
+                            object.singular
+                        ),
+                        None,
+                    ));
+                }
+            }
+            if !(value == &Value::Bool(true) || value.is_object()) {
+                return Err(UsageError::new(
+                    format!(
+                        "{flag}: `{key}` must be true, or an object naming a sub-field or \
+                         a granularity, got `{value}`"
+                    ),
+                    example(),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn build_body(
     object: Option<&Object>,
     op: &Operation,
+    command: &str,
     inputs: &Inputs,
+    limits: &Limits,
 ) -> Result<Option<Value>, UsageError> {
     let Some(shape) = &op.body else {
         if !inputs.fields.is_empty() || inputs.data.is_some() {
@@ -376,6 +564,9 @@ fn build_body(
         }
         return Ok(None);
     };
+    if let Body::Schema { schema } = shape {
+        return body::build(op, command, schema, inputs).map(Some);
+    }
     let Some(object) = object else {
         return Ok(Some(loose_body(inputs)));
     };
@@ -418,6 +609,21 @@ fn build_body(
                 apply_fields(object, &mut map, &inputs.fields)?;
                 out.push(check(object, Value::Object(map))?);
             }
+            if out.len() > limits.batch_max {
+                let max = limits.batch_max;
+                return Err(UsageError::new(
+                    format!(
+                        "--data holds {} records, more than the {max} this server's schema \
+                         takes in one create-many",
+                        out.len()
+                    ),
+                    Some(format!(
+                        "send at most {max} per call, or write them one per line and use \
+                         `twenty import {} FILE`, which batches for you",
+                        names::kebab(&object.plural)
+                    )),
+                ));
+            }
             Ok(Some(Value::Array(out)))
         }
         Body::Duplicates => {
@@ -452,6 +658,7 @@ fn build_body(
             }
             Ok(Some(serde_json::json!({ "data": out })))
         }
+        // Built above, before an object is needed.
         Body::Schema { .. } => Ok(Some(loose_body(inputs))),
     }
 }
@@ -468,6 +675,7 @@ fn loose_body(inputs: &Inputs) -> Value {
         let value = match input {
             Input::Json(v) => v.clone(),
             Input::Text(t) => serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.clone())),
+            Input::Texts(t) => Value::Array(t.iter().cloned().map(Value::String).collect()),
         };
         values::set_path(&mut map, path, value);
     }
@@ -498,24 +706,17 @@ fn apply_fields(
 ) -> Result<(), UsageError> {
     for (path, input) in fields {
         let value = match input {
-            Input::Text(text) => {
-                let text = match kind_at(object, path) {
-                    Some(FieldType::Enum { values }) => loose_enum(values, text),
-                    _ => text.clone(),
-                };
-                values::parse_input(object, path, &text).map_err(UsageError::from)?
-            }
+            Input::Text(text) => typed_text(object, path, text)?,
+            // Record fields have no repeated flags; a list field's values
+            // are read as its comma-separated text would be.
+            Input::Texts(texts) => typed_text(object, path, &texts.join(","))?,
             // A JSON string for a typed field is parsed like typed text (so
             // an `--each` line can carry "completed"); JSON fields and other
             // values are kept and checked with the whole body.
             Input::Json(Value::String(text))
                 if !matches!(kind_at(object, path), Some(FieldType::Json) | None) =>
             {
-                let text = match kind_at(object, path) {
-                    Some(FieldType::Enum { values }) => loose_enum(values, text),
-                    _ => text.clone(),
-                };
-                values::parse_input(object, path, &text).map_err(UsageError::from)?
+                typed_text(object, path, text)?
             }
             Input::Json(value) => {
                 if kind_at(object, path).is_none() {
@@ -529,6 +730,39 @@ fn apply_fields(
         values::set_path(record, path, value);
     }
     Ok(())
+}
+
+/// Text typed for a field, as the JSON the field takes.
+fn typed_text(object: &Object, path: &str, text: &str) -> Result<Value, UsageError> {
+    let text = match kind_at(object, path) {
+        Some(FieldType::Enum { values }) => loose_enum(values, text),
+        Some(FieldType::List { item }) => list_of_composites(item, path, text)?,
+        _ => text.to_string(),
+    };
+    values::parse_input(object, path, &text).map_err(UsageError::from)
+}
+
+/// Comma-separated text for a list of composites (`a.com,b.com` for
+/// `secondaryLinks`) as the JSON array the core reads: each item fills the
+/// composite's first writable sub-field (`url`, a file's `fileId`). Other
+/// text is returned as typed.
+fn list_of_composites(item: &FieldType, path: &str, text: &str) -> Result<String, UsageError> {
+    let first = item.sub_fields().iter().find(|f| f.writable);
+    let json = text.trim().is_empty() || text.trim().starts_with('[');
+    let (Some(first), false) = (first, json) else {
+        return Ok(text.to_string());
+    };
+    let mut items = Vec::new();
+    for (i, part) in text.split(',').map(str::trim).enumerate() {
+        if part.is_empty() {
+            return Err(UsageError::new(
+                format!("{path}[{i}] is empty: give one {} per comma", first.name),
+                None,
+            ));
+        }
+        items.push(serde_json::json!({ first.name.as_str(): part }));
+    }
+    Ok(Value::Array(items).to_string())
 }
 
 /// Maps `completed`, `not started` or `NOT-STARTED` to the allowed value

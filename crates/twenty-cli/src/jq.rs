@@ -69,20 +69,48 @@ impl Jq {
         })
     }
 
+    /// The expression as typed.
+    pub fn expr(&self) -> &str {
+        &self.expr
+    }
+
     /// Runs the filter on one value and returns every output.
-    pub fn run(&self, input: &Value) -> anyhow::Result<Vec<Value>> {
-        let text = serde_json::to_vec(input)?;
+    pub fn run(&self, input: &Value) -> Result<Vec<Value>, Failed> {
+        let failed = |detail: String| Failed {
+            expr: self.expr.clone(),
+            detail,
+        };
+        let text = serde_json::to_vec(input).map_err(|e| failed(e.to_string()))?;
         let input = jaq_json::read::parse_single(&text)
-            .map_err(|e| anyhow::anyhow!("failed to hand the output to jq: {e}"))?;
+            .map_err(|e| failed(format!("the output could not be handed to jq: {e}")))?;
         let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new([]));
         let mut out = Vec::new();
         for result in self.filter.id.run((ctx, input)).map(unwrap_valr) {
-            let value = result.map_err(|e| anyhow::anyhow!("--jq `{}` failed: {e}", self.expr))?;
-            out.push(serde_json::from_str(&value.to_string())?);
+            let value = result.map_err(|e| failed(e.to_string()))?;
+            out.push(serde_json::from_str(&value.to_string()).map_err(|e| failed(e.to_string()))?);
         }
         Ok(out)
     }
 }
+
+/// A jq filter that failed on a value (`cannot index "x" with "id"`), kept
+/// apart from other errors so a caller can add what it knows, such as
+/// which value the filter ran on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failed {
+    /// The expression as typed.
+    pub expr: String,
+    /// What jq said.
+    pub detail: String,
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "--jq `{}` failed: {}", self.expr, self.detail)
+    }
+}
+
+impl std::error::Error for Failed {}
 
 fn describe_load_error<S: std::fmt::Debug>(error: &jaq_core::load::Error<S>) -> String {
     match error {

@@ -1,11 +1,24 @@
 //! Printing results: pretty JSON, JSON lines, a table of key columns or
 //! CSV, optionally through a jq filter. Only data goes to stdout.
+//!
+//! Results arrive three ways, each with its method: the one result of a
+//! call ([`Printer::print`]), one result per `--each` item
+//! ([`Printer::item`]) and the records of `list --all` page by page
+//! ([`Printer::page`]). A run that used the last two ends with
+//! [`Printer::finish`], which closes the streamed JSON array or prints the
+//! table collected from the items.
+//!
+//! With `--jq`, an output that is an object or an array of objects becomes
+//! table or CSV rows in those formats, so the filter picks the columns
+//! (`--jq '[.[] | {id, city}]' --format table`); text prints raw, as with
+//! `jq -r`, and anything else as JSON.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 
 use anyhow::Result;
 use comfy_table::{ContentArrangement, Table, presets};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use twenty_core::{Object, values};
 
 use crate::globals::Format;
@@ -31,13 +44,36 @@ const TABLE_COLUMNS: [&str; 16] = [
     "createdAt",
 ];
 
-/// Writes records in one format, keeping CSV's header state between calls
-/// so pages can be streamed.
+/// How a JSON value that is not shown as rows is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Json {
+    /// Indented, as a single result reads best.
+    Pretty,
+    /// On one line, so that a stream of results is JSON lines.
+    Line,
+}
+
+/// One table row: (column, cell) in the record's order.
+type Row = Vec<(String, String)>;
+
+/// Writes results in one format, keeping what a stream needs between
+/// calls: CSV's header, the table rows not printed yet, and whether the
+/// streamed JSON array is open.
 pub struct Printer<'a> {
     format: Format,
     object: Option<&'a Object>,
     jq: Option<Jq>,
-    csv: Option<csv::Writer<io::Stdout>>,
+    csv: Option<Csv>,
+    rows: Vec<Row>,
+    /// `None` until [`Printer::page`] streams a JSON array; then whether
+    /// an element has been written (and so the `[` too).
+    array: Option<bool>,
+}
+
+/// The CSV writer once its header is written.
+struct Csv {
+    writer: csv::Writer<io::Stdout>,
+    header: Vec<String>,
 }
 
 impl<'a> Printer<'a> {
@@ -48,120 +84,317 @@ impl<'a> Printer<'a> {
             object,
             jq,
             csv: None,
+            rows: Vec::new(),
+            array: None,
         }
+    }
+
+    /// Whether results go through `--jq`.
+    pub fn filters(&self) -> bool {
+        self.jq.is_some()
+    }
+
+    /// Whether `--each` error lines belong on stdout with the results:
+    /// in the JSON formats they are JSON lines like the results; a CSV or
+    /// table would no longer parse or line up, so they go to stderr.
+    pub fn shows_error_lines(&self) -> bool {
+        matches!(self.format, Format::Json | Format::Jsonl)
     }
 
     /// Prints one result: a record, a list of records or anything else the
     /// server returned.
     pub fn print(&mut self, value: &Value) -> Result<()> {
-        if let Some(jq) = &self.jq {
-            let outputs = jq.run(value)?;
-            let mut out = io::stdout().lock();
+        if let Some(outputs) = self.run_jq(value)? {
             for output in outputs {
-                match (self.format, &output) {
-                    // Text prints raw, as with `jq -r`, so that
-                    // `id=$(twenty ... --jq .id)` gives a usable id.
-                    (_, Value::String(s)) => writeln!(out, "{s}")?,
-                    (Format::Json, _) => {
-                        writeln!(out, "{}", serde_json::to_string_pretty(&output)?)?
-                    }
-                    _ => writeln!(out, "{}", serde_json::to_string(&output)?)?,
-                }
+                self.jq_output(output, Json::Pretty)?;
             }
-            return Ok(());
+            return self.flush_table(false);
         }
         match self.format {
-            Format::Json => {
+            Format::Json => outln!("{}", serde_json::to_string_pretty(value)?)?,
+            Format::Jsonl => {
                 let mut out = io::stdout().lock();
-                writeln!(out, "{}", serde_json::to_string_pretty(value)?)?;
+                for record in elements(value) {
+                    writeln!(out, "{}", serde_json::to_string(record)?)?;
+                }
             }
-            Format::Jsonl => match value {
-                Value::Array(items) => self.stream(items)?,
-                other => self.stream(std::slice::from_ref(other))?,
-            },
-            Format::Table => match value {
-                Value::Array(items) => self.table(items)?,
-                other => self.table(std::slice::from_ref(other))?,
-            },
-            Format::Csv => match value {
-                Value::Array(items) => self.stream(items)?,
-                other => self.stream(std::slice::from_ref(other))?,
-            },
+            Format::Table => {
+                for record in elements(value) {
+                    self.rows.push(key_cells(record));
+                }
+                self.flush_table(true)?;
+            }
+            Format::Csv => self.record_rows(elements(value))?,
         }
         Ok(())
     }
 
-    /// Prints records as they arrive (`list --all`): JSON lines for the
-    /// JSON formats, CSV rows after one header, one table per page.
-    pub fn stream(&mut self, records: &[Value]) -> Result<()> {
-        if self.jq.is_some() {
-            for record in records {
-                self.print(record)?;
+    /// Prints the result of one `--each` item: one JSON line in the JSON
+    /// formats, CSV rows, or rows of the table printed by
+    /// [`Printer::finish`].
+    pub fn item(&mut self, value: &Value) -> Result<()> {
+        if let Some(outputs) = self.run_jq(value)? {
+            for output in outputs {
+                self.jq_output(output, Json::Line)?;
             }
             return Ok(());
         }
         match self.format {
-            Format::Json | Format::Jsonl => {
+            Format::Json | Format::Jsonl => self.line(value)?,
+            Format::Table => {
+                for record in elements(value) {
+                    self.rows.push(key_cells(record));
+                }
+            }
+            Format::Csv => self.record_rows(elements(value))?,
+        }
+        Ok(())
+    }
+
+    /// Prints one page of `list --all`: the pretty JSON array opened by the
+    /// first page and closed by [`Printer::finish`], JSON lines, CSV rows,
+    /// or a table per page. With `--jq` the filter runs on each record, so
+    /// that no more than a page is ever held.
+    pub fn page(&mut self, records: &[Value]) -> Result<()> {
+        if self.jq.is_some() {
+            for record in records {
+                for output in self.run_jq(record)?.unwrap_or_default() {
+                    self.jq_output(output, Json::Pretty)?;
+                }
+            }
+            return self.flush_table(false);
+        }
+        match self.format {
+            Format::Json => {
+                // The same text as the pretty array of a plain `list`,
+                // written element by element.
+                let mut out = io::stdout().lock();
+                for record in records {
+                    let text = serde_json::to_string_pretty(record)?.replace('\n', "\n  ");
+                    let open = if self.array == Some(true) {
+                        ",\n"
+                    } else {
+                        "[\n"
+                    };
+                    write!(out, "{open}  {text}")?;
+                    self.array = Some(true);
+                }
+                self.array.get_or_insert(false);
+            }
+            Format::Jsonl => {
                 let mut out = io::stdout().lock();
                 for record in records {
                     writeln!(out, "{}", serde_json::to_string(record)?)?;
                 }
             }
-            Format::Table => self.table(records)?,
-            Format::Csv => {
+            Format::Table => {
                 for record in records {
-                    self.csv_row(record)?;
+                    self.rows.push(key_cells(record));
                 }
-                if let Some(w) = self.csv.as_mut() {
-                    w.flush()?;
+                self.flush_table(true)?;
+            }
+            Format::Csv => self.record_rows(records.iter())?,
+        }
+        Ok(())
+    }
+
+    /// Writes one value as a JSON line (an `--each` error line).
+    pub fn line(&mut self, value: &Value) -> Result<()> {
+        outln!("{}", serde_json::to_string(value)?)?;
+        Ok(())
+    }
+
+    /// Ends a stream: closes the JSON array of `list --all` and prints the
+    /// table of `--each` items.
+    pub fn finish(&mut self) -> Result<()> {
+        match self.array.take() {
+            Some(true) => outln!("\n]")?,
+            Some(false) => outln!("[]")?,
+            None => {}
+        }
+        self.flush_table(false)?;
+        if let Some(csv) = self.csv.as_mut() {
+            csv.writer.flush()?;
+        }
+        Ok(())
+    }
+
+    fn run_jq(&self, value: &Value) -> Result<Option<Vec<Value>>> {
+        match &self.jq {
+            Some(jq) => Ok(Some(jq.run(value)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn jq_output(&mut self, output: Value, json: Json) -> Result<()> {
+        if let Value::String(text) = &output {
+            // Raw, so that `id=$(twenty ... --jq .id)` gives a usable id.
+            return Ok(outln!("{text}")?);
+        }
+        if matches!(self.format, Format::Table | Format::Csv) {
+            if let Some(objects) = as_objects(&output) {
+                for object in objects {
+                    match self.format {
+                        Format::Table => self.rows.push(
+                            object
+                                .iter()
+                                .map(|(k, v)| (k.clone(), short_cell(Some(v))))
+                                .collect(),
+                        ),
+                        _ => self.csv_row(loose_flatten(object), None)?,
+                    }
                 }
+                return self.flush_csv();
             }
         }
+        if json == Json::Pretty && self.format == Format::Json {
+            outln!("{}", serde_json::to_string_pretty(&output)?)?;
+        } else {
+            outln!("{}", serde_json::to_string(&output)?)?;
+        }
         Ok(())
     }
 
-    fn csv_row(&mut self, record: &Value) -> Result<()> {
-        let cells: Vec<(String, String)> = match self.object {
-            Some(object) => values::flatten_record(object, record),
-            None => loose_flatten(record),
-        };
+    /// CSV rows of records: the object's columns when it is known.
+    fn record_rows<'v>(&mut self, records: impl Iterator<Item = &'v Value>) -> Result<()> {
+        for record in records {
+            match self.object {
+                Some(object) => {
+                    let cells = values::flatten_record(object, record);
+                    self.csv_row(cells, Some(values::columns(object)))?;
+                }
+                None => match record {
+                    Value::Object(map) => self.csv_row(loose_flatten(map), None)?,
+                    other => self.csv_row(vec![("value".into(), scalar(other))], None)?,
+                },
+            }
+        }
+        self.flush_csv()
+    }
+
+    /// Writes one CSV row under the header, which the first row sets:
+    /// `header` when given, else that row's own columns. A later row's
+    /// column that the header lacks is refused rather than dropped.
+    fn csv_row(&mut self, cells: Row, header: Option<Vec<String>>) -> Result<()> {
         if self.csv.is_none() {
+            let header = header.unwrap_or_else(|| cells.iter().map(|(k, _)| k.clone()).collect());
             let mut writer = csv::Writer::from_writer(io::stdout());
-            let header: Vec<String> = match self.object {
-                Some(object) => values::columns(object),
-                None => cells.iter().map(|(k, _)| k.clone()).collect(),
-            };
             writer.write_record(&header)?;
-            self.csv = Some(writer);
+            self.csv = Some(Csv { writer, header });
         }
-        if let Some(writer) = self.csv.as_mut() {
-            writer.write_record(cells.iter().map(|(_, v)| v))?;
+        let Some(csv) = self.csv.as_mut() else {
+            return Ok(());
+        };
+        let in_order = cells.len() == csv.header.len()
+            && cells.iter().zip(&csv.header).all(|((k, _), h)| k == h);
+        if in_order {
+            csv.writer.write_record(cells.iter().map(|(_, v)| v))?;
+            return Ok(());
+        }
+        let mut by_column: HashMap<&str, &str> = HashMap::new();
+        for (column, cell) in &cells {
+            if !csv.header.contains(column) {
+                let fix = match self.jq.is_some() {
+                    true => "; give every --jq result the same keys, such as `{id, name}`",
+                    false => "",
+                };
+                anyhow::bail!(
+                    "cannot write a CSV row with `{column}`: the header, taken from the first \
+                     result, has only {}{fix}",
+                    csv.header.join(",")
+                );
+            }
+            by_column.insert(column, cell);
+        }
+        let row = csv
+            .header
+            .iter()
+            .map(|h| by_column.get(h.as_str()).copied().unwrap_or_default());
+        csv.writer.write_record(row)?;
+        Ok(())
+    }
+
+    fn flush_csv(&mut self) -> Result<()> {
+        if let Some(csv) = self.csv.as_mut() {
+            csv.writer.flush()?;
         }
         Ok(())
     }
 
-    fn table(&self, records: &[Value]) -> Result<()> {
-        let columns = table_columns(records);
+    /// Prints the collected rows as one table. Rows of records show up to
+    /// five key columns; rows a jq filter built show every key it gave.
+    fn flush_table(&mut self, even_empty: bool) -> Result<()> {
+        if self.rows.is_empty() && !even_empty {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.rows);
+        let columns = if self.jq.is_some() {
+            let mut columns: Vec<String> = Vec::new();
+            for (column, _) in rows.iter().flatten() {
+                if !columns.contains(column) {
+                    columns.push(column.clone());
+                }
+            }
+            columns
+        } else {
+            table_columns(&rows)
+        };
         let mut table = Table::new();
         table
             .load_preset(presets::UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_header(columns.iter().map(|c| c.to_string()));
-        for record in records {
-            table.add_row(columns.iter().map(|c| short_cell(record.get(*c))));
+            .set_header(columns.iter());
+        for row in &rows {
+            table.add_row(columns.iter().map(|c| {
+                row.iter()
+                    .find(|(k, _)| k == c)
+                    .map(|(_, v)| v.as_str())
+                    .unwrap_or_default()
+            }));
         }
         outln!("{table}")?;
         Ok(())
     }
 }
 
-/// Up to five key columns that the records carry.
-fn table_columns(records: &[Value]) -> Vec<&'static str> {
-    let present = |c: &str| records.iter().any(|r| r.get(c).is_some());
-    let mut out: Vec<&'static str> = TABLE_COLUMNS.into_iter().filter(|c| present(c)).collect();
+/// The records of a result: the items of a list, else the value itself.
+fn elements(value: &Value) -> std::slice::Iter<'_, Value> {
+    match value {
+        Value::Array(items) => items.iter(),
+        other => std::slice::from_ref(other).iter(),
+    }
+}
+
+/// The objects a jq output is made of, when it is an object or a
+/// non-empty array of nothing but objects.
+fn as_objects(value: &Value) -> Option<Vec<&Map<String, Value>>> {
+    match value {
+        Value::Object(map) => Some(vec![map]),
+        Value::Array(items) if !items.is_empty() => items.iter().map(Value::as_object).collect(),
+        _ => None,
+    }
+}
+
+/// A record's cells in the columns a table may show; only these are kept,
+/// so a table collected over many `--each` items stays small.
+fn key_cells(record: &Value) -> Row {
+    TABLE_COLUMNS
+        .iter()
+        .filter_map(|c| record.get(*c).map(|v| (c.to_string(), short_cell(Some(v)))))
+        .collect()
+}
+
+/// Up to five key columns that the rows carry.
+fn table_columns(rows: &[Row]) -> Vec<String> {
+    let present = |c: &str| rows.iter().flatten().any(|(k, _)| k == c);
+    let mut out: Vec<String> = TABLE_COLUMNS
+        .into_iter()
+        .filter(|c| present(c))
+        .map(str::to_string)
+        .collect();
     out.truncate(5);
     if out.is_empty() {
-        out.push("id");
+        out.push("id".into());
     }
     out
 }
@@ -214,12 +447,9 @@ fn short_cell(value: Option<&Value>) -> String {
     }
 }
 
-/// Flattens a record of an unknown object one level deep, for CSV of
-/// `call` results.
-fn loose_flatten(record: &Value) -> Vec<(String, String)> {
-    let Value::Object(map) = record else {
-        return vec![("value".into(), record.to_string())];
-    };
+/// Flattens an object of an unknown shape one level deep, for CSV of
+/// `call` results and of jq outputs.
+fn loose_flatten(map: &Map<String, Value>) -> Row {
     let mut out = Vec::new();
     for (key, value) in map {
         match value {
@@ -259,13 +489,25 @@ mod tests {
 
     #[test]
     fn table_keeps_at_most_five_present_columns() {
-        let records = vec![json!({
+        let rows = vec![key_cells(&json!({
             "id": "1", "name": "x", "status": "RUNNING", "createdAt": "t",
             "workflowVersionId": "v", "stage": "s", "output": {}
-        })];
+        }))];
         assert_eq!(
-            table_columns(&records),
+            table_columns(&rows),
             ["id", "name", "status", "stage", "workflowVersionId"]
         );
+    }
+
+    #[test]
+    fn only_objects_and_arrays_of_objects_become_rows() {
+        assert_eq!(as_objects(&json!({"id": 1})).map(|o| o.len()), Some(1));
+        assert_eq!(
+            as_objects(&json!([{"id": 1}, {"id": 2}])).map(|o| o.len()),
+            Some(2)
+        );
+        assert!(as_objects(&json!([{"id": 1}, 2])).is_none());
+        assert!(as_objects(&json!([])).is_none());
+        assert!(as_objects(&json!(3)).is_none());
     }
 }

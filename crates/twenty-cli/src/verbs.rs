@@ -1,30 +1,44 @@
 //! Running one operation: from the verb's matches to requests and printed
-//! results, for a single call, `list --all`, or `--each` over input lines.
+//! results, for a single call, `list --all`, or `--each` over input lines
+//! (in [`each`]).
 
-use std::collections::VecDeque;
-use std::io::BufRead;
-use std::sync::Arc;
+mod each;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use clap::ArgMatches;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use twenty_client::{Client, ListQuery, Request, RetrySafety, unwrap_envelope};
 use twenty_core::{Catalog, Object, Operation, OperationKind};
 
 use crate::UsageError;
 use crate::context;
 pub use crate::context::connect;
-use crate::globals::{Format, Globals};
-use crate::inputs::{self, Call, Inputs};
-use crate::jq::Jq;
+use crate::globals::Globals;
+use crate::inputs::{self, Call, Inputs, Limits};
+use crate::jq::{self, Jq};
 use crate::output::Printer;
 
-/// What a run of one operation does besides the inputs.
-struct Mode {
-    all: bool,
-    each: Option<String>,
-    continue_on_error: bool,
-    concurrency: usize,
+/// One operation with the inputs typed on the command line: what every
+/// call of a run is prepared from.
+struct Job<'a> {
+    object: Option<&'a Object>,
+    op: &'a Operation,
+    command: &'a str,
+    defaults: Inputs,
+    limits: Limits,
+}
+
+impl Job<'_> {
+    /// Checks `inputs` and builds the request.
+    fn prepare(&self, inputs: &Inputs) -> Result<Call, UsageError> {
+        inputs::prepare(self.object, self.op, self.command, inputs, &self.limits)
+    }
+}
+
+/// What a run sends: one call, or one per line of an `--each` source.
+enum Plan {
+    Single(Call),
+    Each(each::Source),
 }
 
 /// Runs `op` with the inputs in `m`; returns the exit code.
@@ -36,59 +50,49 @@ pub fn run(
     command: &str,
     m: &ArgMatches,
 ) -> Result<i32> {
-    let mode = Mode {
-        all: m
-            .try_get_one::<bool>("all")
-            .ok()
-            .flatten()
-            .copied()
-            .unwrap_or(false),
-        each: m.get_one::<String>("each").cloned(),
+    let all = op.kind == OperationKind::FindMany
+        && m.try_get_one::<bool>("all").ok().flatten() == Some(&true);
+    let settings = each::Settings {
         continue_on_error: m.get_flag("continue-on-error"),
         concurrency: m
             .get_one::<u16>("concurrency")
             .map_or(1, |n| usize::from(*n)),
     };
-    let _ = catalog;
 
-    // Everything the user typed is checked before a client exists.
+    // Everything the user typed is checked before a client exists: the
+    // one call, or every line of an --each file.
     let jq = globals.jq.as_deref().map(Jq::compile).transpose()?;
-    let defaults = inputs::from_matches(m)?;
-    let single = if mode.each.is_none() {
-        Some(inputs::prepare(object, op, command, &defaults)?)
-    } else {
-        None
+    let job = Job {
+        object,
+        op,
+        command,
+        defaults: inputs::from_matches(m)?,
+        limits: Limits::of(catalog),
     };
+    let plan = match m.get_one::<String>("each") {
+        None => Plan::Single(job.prepare(&job.defaults)?),
+        Some(source) => Plan::Each(each::Source::open(source, &job, &settings)?),
+    };
+    let mut printer = Printer::new(globals.format, object, jq);
 
     context::init_logging(globals);
     let runtime = context::runtime()?;
     runtime.block_on(async {
         let (client, sandbox) = connect(globals, catalog).await?;
-        let result = match (single, mode.each.as_deref()) {
-            (Some(call), _) if mode.all && op.kind == OperationKind::FindMany => {
-                list_all(&client, globals, object, op, call, jq).await
-            }
-            (Some(call), _) => {
+        let result = match plan {
+            Plan::Single(call) if all => list_all(&client, object, call, &mut printer).await,
+            Plan::Single(call) => {
                 let out = execute(&client, object, op, call, globals.raw).await?;
-                let mut printer = Printer::new(globals.format, object, jq);
                 match out {
                     Outcome::Raw(text) if globals.jq.is_none() => outln!("{text}")?,
-                    Outcome::Raw(text) => {
-                        let value: Value =
-                            serde_json::from_str(&text).unwrap_or(Value::String(text));
-                        printer.print(&value)?;
-                    }
-                    Outcome::Data(value) => printer.print(&value)?,
+                    other => printer.print(&other.into_value())?,
                 }
                 Ok(0)
             }
-            (None, Some(source)) => {
-                each(
-                    &client, globals, object, op, command, &defaults, source, &mode,
-                )
-                .await
+            Plan::Each(source) => {
+                let raw = globals.raw;
+                each::run(&client, &job, source, &settings, raw, &mut printer).await
             }
-            (None, None) => Ok(0),
         };
         if let Some(sandbox) = sandbox {
             sandbox.shutdown().await;
@@ -103,6 +107,17 @@ pub enum Outcome {
     Raw(String),
     /// The record, list or value out of the envelope.
     Data(Value),
+}
+
+impl Outcome {
+    /// The result as JSON, for `--jq`: a raw body that is not JSON is
+    /// taken as text.
+    fn into_value(self) -> Value {
+        match self {
+            Outcome::Raw(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            Outcome::Data(value) => value,
+        }
+    }
 }
 
 /// The depth given, for the client's record verbs.
@@ -188,16 +203,13 @@ fn add_ids(body: &mut Value) {
 /// in memory at a time.
 async fn list_all(
     client: &Client,
-    globals: &Globals,
     object: Option<&Object>,
-    op: &Operation,
     call: Call,
-    jq: Option<Jq>,
+    printer: &mut Printer<'_>,
 ) -> Result<i32> {
     let Some(object) = object else {
         return Err(UsageError::new("--all needs a resource's list verb", None).into());
     };
-    let _ = op;
     let mut query = ListQuery::default();
     for (name, value) in call.query {
         match name.as_str() {
@@ -210,154 +222,65 @@ async fn list_all(
             _ => query.extra.push((name, value)),
         }
     }
-    // Pretty JSON of one array cannot be streamed: --all prints JSON lines.
-    let format = match globals.format {
-        Format::Json => Format::Jsonl,
-        other => other,
-    };
-    let mut printer = Printer::new(format, Some(object), jq);
     let mut pages = client.find_all(object, query);
     while let Some(page) = pages.next_page().await? {
-        printer.stream(&page.records)?;
+        if let Err(error) = printer.page(&page.records) {
+            let Some(failed) = error.downcast_ref::<jq::Failed>() else {
+                return Err(error);
+            };
+            complain(&failed.to_string(), &[each_record_hint(&failed.expr)]);
+            return Ok(1);
+        }
     }
+    printer.finish()?;
     Ok(0)
 }
 
-/// `--each`: one call per input line, results in input order.
-#[allow(clippy::too_many_arguments)]
-async fn each(
-    client: &Client,
-    globals: &Globals,
-    object: Option<&Object>,
-    op: &Operation,
-    command: &str,
-    defaults: &Inputs,
-    source: &str,
-    mode: &Mode,
-) -> Result<i32> {
-    let reader: Box<dyn BufRead> = if source == "-" {
-        Box::new(std::io::BufReader::new(std::io::stdin()))
-    } else {
-        Box::new(std::io::BufReader::new(
-            std::fs::File::open(source).map_err(|e| {
-                UsageError::new(
-                    format!("failed to open --each `{source}`: {}", crate::io_reason(&e)),
-                    None,
-                )
-            })?,
-        ))
+/// Why a filter may fail with `--all`, and the per-record filter to try
+/// when it starts by taking the list apart (`.[].id` -> `.id`).
+fn each_record_hint(expr: &str) -> String {
+    let base = "with --all, --jq runs on each record in turn, not on the whole list";
+    let Some(rest) = expr.trim().strip_prefix(".[]") else {
+        return format!("{base}; for a filter over the whole list, pipe the output to jq");
     };
-    let object_owned: Option<Arc<Object>> = object.map(|o| Arc::new(o.clone()));
-    let op_owned = Arc::new(op.clone());
-    let raw = globals.raw;
-
-    let mut pending: VecDeque<(usize, Pending)> = VecDeque::new();
-    let mut index = 0usize;
-    let mut code = 0;
-    for line in reader.lines() {
-        let line = line.with_context(|| format!("failed to read --each `{source}`"))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let this = index;
-        index += 1;
-
-        let prepared = parse_item(&line, this)
-            .and_then(|item| inputs::merge_item(op, defaults, &item))
-            .and_then(|inputs| inputs::prepare(object, op, command, &inputs));
-        match prepared {
-            Ok(call) => {
-                let client = client.clone();
-                let object = object_owned.clone();
-                let op = op_owned.clone();
-                pending.push_back((
-                    this,
-                    Pending::Task(tokio::spawn(async move {
-                        execute(&client, object.as_deref(), &op, call, raw).await
-                    })),
-                ));
-            }
-            Err(usage) => pending.push_back((this, Pending::Invalid(usage))),
-        }
-
-        while pending.len() >= mode.concurrency {
-            let Some((position, next)) = pending.pop_front() else {
-                break;
-            };
-            let done = finish(next, position, mode).await?;
-            if done != 0 {
-                code = done;
-                if !mode.continue_on_error {
-                    return Ok(code);
-                }
-            }
-        }
-    }
-    while let Some((position, next)) = pending.pop_front() {
-        let done = finish(next, position, mode).await?;
-        if done != 0 {
-            code = done;
-            if !mode.continue_on_error {
-                return Ok(code);
-            }
-        }
-    }
-    Ok(code)
-}
-
-/// An `--each` item on its way: sent, or refused before sending.
-enum Pending {
-    Task(tokio::task::JoinHandle<Result<Outcome, twenty_client::Error>>),
-    Invalid(UsageError),
-}
-
-fn parse_item(line: &str, index: usize) -> Result<Map<String, Value>, UsageError> {
-    match serde_json::from_str::<Value>(line) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(UsageError::new(
-            format!("--each line {} is not a JSON object", index + 1),
-            None,
-        )),
-        Err(e) => Err(UsageError::new(
-            format!("--each line {} is not valid JSON: {e}", index + 1),
-            None,
-        )),
-    }
-}
-
-/// Prints one item's result line (or error line) and returns its exit
-/// code; without --continue-on-error a failure is printed to stderr the
-/// usual way instead.
-async fn finish(pending: Pending, index: usize, mode: &Mode) -> Result<i32> {
-    let result = match pending {
-        Pending::Task(task) => task
-            .await
-            .map_err(|e| anyhow::anyhow!("an --each task failed: {e}"))?,
-        Pending::Invalid(usage) => {
-            if !mode.continue_on_error {
-                return Err(usage.into());
-            }
-            let line = serde_json::json!({"index": index, "error": usage.message, "status": null});
-            outln!("{line}")?;
-            return Ok(2);
-        }
+    let rest = rest.trim_start();
+    let rest = rest.strip_prefix('|').map_or(rest, str::trim_start);
+    let suggestion = match rest.chars().next() {
+        None => ".".to_string(),
+        Some('[') => format!(".{rest}"),
+        Some(_) => rest.to_string(),
     };
-    match result {
-        Ok(Outcome::Data(value)) => outln!("{}", serde_json::to_string(&value)?)?,
-        Ok(Outcome::Raw(text)) => outln!("{}", text.trim_end())?,
-        Err(error) => {
-            if !mode.continue_on_error {
-                return Err(error.into());
-            }
-            let reason = match error.messages() {
-                [] => error.to_string(),
-                messages => messages.join("; "),
-            };
-            let line =
-                serde_json::json!({"index": index, "error": reason, "status": error.status()});
-            outln!("{line}")?;
-            return Ok(error.exit_code());
-        }
+    format!("{base}: write `{suggestion}` instead of `{}`", expr.trim())
+}
+
+/// Prints `error:` and `hint:` lines as [`crate::report`] does, for a
+/// failure whose exit code or hints no error type carries.
+fn complain(message: &str, hints: &[String]) {
+    eprintln!("error: {message}");
+    for hint in hints {
+        eprintln!("hint: {hint}");
     }
-    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_all_hint_rewrites_a_filter_over_the_list() {
+        for (expr, suggestion) in [
+            (".[].id", "`.id`"),
+            (".[] | .name", "`.name`"),
+            (".[]|{id, city}", "`{id, city}`"),
+            (".[][0]", "`.[0]`"),
+            (".[]", "`.`"),
+        ] {
+            let hint = each_record_hint(expr);
+            assert!(
+                hint.contains(&format!("write {suggestion} instead")),
+                "{hint}"
+            );
+        }
+        assert!(each_record_hint("length").contains("pipe the output to jq"));
+    }
 }

@@ -70,6 +70,16 @@ fn expected_flags(object: &Object, op: &Operation) -> Vec<String> {
             }
         }
     }
+    // A body that is not a record: a flag per property of its schema.
+    if let Some(Body::Schema { schema }) = &op.body {
+        let properties = schema["properties"].as_object().expect("an object schema");
+        for name in properties.keys() {
+            let flag = kebab(name);
+            if !params.contains(&flag) {
+                flags.push(flag);
+            }
+        }
+    }
     if op.body.is_some() {
         flags.extend(["set".to_string(), "data".to_string()]);
     }
@@ -218,6 +228,33 @@ fn help_of_workflow_runs_update() {
         "{flat}"
     );
     snapshot("workflow-runs-update.txt", &text);
+}
+
+#[test]
+fn help_of_merge_in_2026() {
+    let schema = support::spec_2026();
+    let text = help(&[
+        "--schema",
+        schema.to_str().expect("utf-8"),
+        "people",
+        "merge",
+        "--help",
+    ]);
+    assert!(text.starts_with("Merge people into one\n"), "{text}");
+    assert!(text.contains("--ids <UUID>"), "{text}");
+    assert!(
+        text.contains("--conflict-priority-index <NUMBER>"),
+        "{text}"
+    );
+    assert!(text.contains("--dry-run [<BOOL>]"), "{text}");
+    snapshot("people-merge-2026.txt", &text);
+}
+
+#[test]
+fn relation_ids_take_the_right_article() {
+    let text = help(&["attachments", "create", "--help"]);
+    assert!(text.contains("(uuid of an opportunity)"), "{text}");
+    assert!(text.contains("(uuid of a company)"), "{text}");
 }
 
 #[test]

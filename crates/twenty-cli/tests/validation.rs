@@ -261,10 +261,260 @@ fn filters_and_orders_are_checked_with_a_caret() {
 }
 
 #[test]
+fn list_all_and_each_do_not_mix() {
+    refused(
+        None,
+        &["workflow-runs", "list", "--all", "--each", "items.jsonl"],
+        &["'--all' cannot be used with '--each <FILE>'"],
+    );
+}
+
+#[test]
 fn a_bad_jq_expression_sends_nothing() {
     refused(
         None,
         &["workflow-runs", "list", "--jq", ".[] |"],
         &["--jq expression"],
     );
+}
+
+#[test]
+fn many_verbs_need_a_filter() {
+    let schema = spec2026();
+    for (verb, what) in [
+        ("update-many", "update all workflow runs"),
+        ("delete-many", "delete all workflow runs"),
+        ("restore-many", "restore all soft-deleted workflow runs"),
+    ] {
+        let mut args = vec!["workflow-runs", verb];
+        if verb == "update-many" {
+            args.extend(["--status", "FAILED"]);
+        }
+        let stderr = refused(Some(&schema), &args, &[]);
+        let verb_only = what.split(' ').next().unwrap_or_default();
+        assert_eq!(
+            stderr,
+            format!(
+                "error: `twenty workflow-runs {verb}` needs --filter: without one it would \
+                 {what}\nhint: to {verb_only} every record on purpose, say so: \
+                 --filter 'id[is]:NOT_NULL'\n"
+            )
+        );
+    }
+    // On purpose, it is sent.
+    let seen = accepted(
+        Some(&schema),
+        &[
+            "workflow-runs",
+            "delete-many",
+            "--filter",
+            "id[is]:NOT_NULL",
+        ],
+    );
+    assert_eq!(seen.method, "DELETE");
+    assert_eq!(
+        seen.query_pairs(),
+        [("filter".to_string(), "id[is]:NOT_NULL".to_string())]
+    );
+}
+
+#[test]
+fn cursors_must_be_twenty_cursors() {
+    for (flag, field) in [
+        ("--starting-after", "endCursor"),
+        ("--ending-before", "startCursor"),
+    ] {
+        // Not base64, and base64 of JSON that is not an object.
+        for cursor in ["garbage", "WzFd"] {
+            let stderr = refused(None, &["workflow-runs", "list", flag, cursor], &[]);
+            assert_eq!(
+                stderr,
+                format!(
+                    "error: {flag} `{cursor}` is not a cursor: Twenty's cursors are base64 of \
+                     a JSON object\nhint: pass the `pageInfo.{field}` of a page, which \
+                     `list --raw --jq .pageInfo.{field}` prints\n"
+                )
+            );
+        }
+    }
+    let cursor = "eyJpZCI6IjEifQ==";
+    let seen = accepted(None, &["workflow-runs", "list", "--starting-after", cursor]);
+    assert_eq!(
+        seen.query_pairs(),
+        [("starting_after".to_string(), cursor.to_string())]
+    );
+}
+
+#[test]
+fn create_many_keeps_to_the_schemas_batch_maximum() {
+    let batch = |n: usize| {
+        let records: Vec<serde_json::Value> = (0..n)
+            .map(|i| serde_json::json!({"name": format!("run {i}")}))
+            .collect();
+        serde_json::Value::Array(records).to_string()
+    };
+    let stderr = refused(
+        None,
+        &["workflow-runs", "create-many", "--data", &batch(61)],
+        &[],
+    );
+    assert_eq!(
+        stderr,
+        "error: --data holds 61 records, more than the 60 this server's schema takes in one \
+         create-many\nhint: send at most 60 per call, or write them one per line and use \
+         `twenty import workflow-runs FILE`, which batches for you\n"
+    );
+    let seen = accepted(
+        None,
+        &["workflow-runs", "create-many", "--data", &batch(60)],
+    );
+    assert_eq!(seen.body.and_then(|b| b.as_array().map(Vec::len)), Some(60));
+
+    // The 2026 document allows 200.
+    let schema = spec2026();
+    refused(
+        Some(&schema),
+        &["workflow-runs", "create-many", "--data", &batch(201)],
+        &["--data holds 201 records, more than the 200"],
+    );
+    accepted(
+        Some(&schema),
+        &["workflow-runs", "create-many", "--data", &batch(61)],
+    );
+}
+
+#[test]
+fn merge_bodies_follow_their_schema() {
+    let schema = spec2026();
+    let other = "00000000-0000-4000-8000-000000000002";
+    let both = format!("{RUN_ID},{other}");
+    let merge = |extra: &[&str]| {
+        let mut args = vec!["workflow-runs", "merge"];
+        args.extend_from_slice(extra);
+        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            merge(&["--data", r#"{"ids":["x"]}"#]),
+            "error: invalid UUID 'x' for ids[0]: expected 8-4-4-4-12 hex digits",
+        ),
+        (merge(&["--ids", "x"]), "error: invalid UUID 'x' for ids[0]"),
+        (
+            merge(&["--ids", RUN_ID]),
+            "error: missing `--conflict-priority-index`: `twenty workflow-runs merge` \
+             requires it (`conflictPriorityIndex` in --data)\n",
+        ),
+        (
+            merge(&["--ids", &both, "--conflict-priority-index", "2"]),
+            "error: --conflict-priority-index must be from 0 to 1, the index of one of the \
+             2 records in --ids, got `2`\n",
+        ),
+        (
+            merge(&["--ids", &both, "--conflict-priority-index", "first"]),
+            "error: invalid number 'first' for conflictPriorityIndex",
+        ),
+        (
+            merge(&[
+                "--ids",
+                &both,
+                "--conflict-priority-index",
+                "0",
+                "--dry-run",
+                "maybe",
+            ]),
+            "error: invalid boolean 'maybe' for dryRun",
+        ),
+        (
+            merge(&[
+                "--ids",
+                &both,
+                "--conflict-priority-index",
+                "0",
+                "--set",
+                "idz=1",
+            ]),
+            "error: the body of `twenty workflow-runs merge` has no `idz`; its keys are ids, \
+             conflictPriorityIndex, dryRun\nhint: did you mean `ids`?\n",
+        ),
+    ];
+    for (args, expected) in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let stderr = refused(Some(&schema), &args, &[]);
+        assert!(stderr.starts_with(expected), "{args:?}:\n{stderr}");
+    }
+}
+
+#[test]
+fn group_by_parameters_are_checked() {
+    let schema = spec2026();
+    let cases = [
+        (
+            vec!["--group-by", r#"[{"stauts":true}]"#],
+            "error: --group-by: field 'stauts' does not exist in 'workflowRun' object; did you \
+             mean 'status'?\n",
+        ),
+        (
+            vec!["--group-by", "status"],
+            "error: --group-by is not valid JSON: expected value at column 1\n\
+             hint: such as --group-by '[{\"status\": true}]'\n",
+        ),
+        (
+            vec!["--group-by", r#"[{"status":1}]"#],
+            "error: --group-by: `status` must be true, or an object naming a sub-field or a \
+             granularity, got `1`\n",
+        ),
+        (
+            vec![
+                "--group-by",
+                r#"[{"status":true}]"#,
+                "--aggregate",
+                "countNotEmptyId",
+            ],
+            "error: --aggregate must be a JSON array of aggregate names, got `countNotEmptyId`\n",
+        ),
+        (
+            vec![
+                "--group-by",
+                r#"[{"status":true}]"#,
+                "--order-by-for-records",
+                "nmae",
+            ],
+            "error: --order-by-for-records is invalid",
+        ),
+    ];
+    for (extra, expected) in &cases {
+        let mut args = vec!["workflow-runs", "group-by"];
+        args.extend(extra.iter());
+        let stderr = refused(Some(&schema), &args, &[]);
+        assert!(stderr.starts_with(expected), "{args:?}:\n{stderr}");
+    }
+    let seen = accepted(
+        Some(&schema),
+        &[
+            "workflow-runs",
+            "group-by",
+            "--group-by",
+            r#"[{"status":true},{"createdAt":{"granularity":"MONTH"}}]"#,
+            "--aggregate",
+            r#"["countNotEmptyId"]"#,
+        ],
+    );
+    assert_eq!(seen.path, "/rest/workflowRuns/groupBy");
+}
+
+#[test]
+fn a_mistyped_operation_id_suggests_at_most_three() {
+    let schema = spec2026();
+    let stderr = refused(
+        Some(&schema),
+        &["call", "findOneWorkflowRn"],
+        &["unrecognized subcommand 'findOneWorkflowRn'"],
+    );
+    let tip = stderr
+        .lines()
+        .find(|l| l.contains("tip:"))
+        .unwrap_or_else(|| panic!("no tip in:\n{stderr}"));
+    let named = tip.matches('\'').count() / 2;
+    assert!((1..=3).contains(&named), "{tip}");
+    assert!(tip.contains("'findOneWorkflowRun'"), "{tip}");
 }

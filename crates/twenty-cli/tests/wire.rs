@@ -4,7 +4,10 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{Home, KEY, RUN_ID, Recorder, spec_2026, workflow_runs};
+use support::{Home, KEY, RUN_ID, Recorded, Recorder, spec_2026, workflow_runs};
+
+/// A second record id.
+const OTHER_ID: &str = "00000000-0000-4000-8000-000000000002";
 
 fn bearer() -> Option<String> {
     Some(format!("Bearer {KEY}"))
@@ -225,6 +228,7 @@ fn newer_verbs_of_the_2026_document() {
     let schema = spec_2026();
     let schema = schema.to_str().expect("utf-8");
     let filter = "status[eq]:FAILED";
+    let merge_ids = format!("{RUN_ID},{OTHER_ID}");
     let cases: Vec<(
         Vec<&str>,
         &str,
@@ -278,12 +282,26 @@ fn newer_verbs_of_the_2026_document() {
             vec![
                 "merge",
                 "--data",
-                r#"{"ids":["a","b"],"conflictPriorityIndex":0}"#,
+                r#"{"ids":["6b1a1f4e-3c2d-4e5f-8a9b-0c1d2e3f4a5b","00000000-0000-4000-8000-000000000002"],"conflictPriorityIndex":0}"#,
             ],
             "PATCH",
             "/rest/workflowRuns/merge".into(),
             vec![],
-            Some(json!({"ids": ["a", "b"], "conflictPriorityIndex": 0})),
+            Some(json!({"ids": [RUN_ID, OTHER_ID], "conflictPriorityIndex": 0})),
+        ),
+        (
+            vec![
+                "merge",
+                "--ids",
+                &merge_ids,
+                "--conflict-priority-index",
+                "1",
+                "--dry-run",
+            ],
+            "PATCH",
+            "/rest/workflowRuns/merge".into(),
+            vec![],
+            Some(json!({"ids": [RUN_ID, OTHER_ID], "conflictPriorityIndex": 1, "dryRun": true})),
         ),
     ];
     for (args, method, path, query, body) in &cases {
@@ -337,54 +355,201 @@ fn call_reaches_an_operation_by_its_id() {
         &["call", "findOneWorkflowRun", "--id", RUN_ID, "--depth", "0"],
     );
     run.assert_ok();
-    let seen = server.only();
-    assert_eq!(seen.path, format!("/rest/workflowRuns/{RUN_ID}"));
-    assert_eq!(seen.query_pairs(), pairs(&[("depth", "0")]));
     assert_eq!(run.json()["id"], RUN_ID);
+    // The id goes after the operation id as it goes after a verb.
+    home.run_at(&server.url, &["call", "findOneWorkflowRun", RUN_ID])
+        .assert_ok();
+    let seen = server.requests();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].path, format!("/rest/workflowRuns/{RUN_ID}"));
+    assert_eq!(seen[0].query_pairs(), pairs(&[("depth", "0")]));
+    assert_eq!(seen[1].path, format!("/rest/workflowRuns/{RUN_ID}"));
+    assert_eq!(seen[1].query_pairs(), vec![]);
+}
+
+/// Three runs on two pages, paged by `starting_after`.
+fn two_pages(r: &Recorded) -> (u16, Value) {
+    let after = r
+        .query_pairs()
+        .into_iter()
+        .find(|(k, _)| k == "starting_after")
+        .map(|(_, v)| v);
+    let (ids, next) = match after.as_deref() {
+        None => (vec!["1", "2"], true),
+        Some("c2") => (vec!["3"], false),
+        Some(_) => (vec![], false),
+    };
+    let end = format!("c{}", ids.last().copied().unwrap_or("0"));
+    let records: Vec<Value> = ids
+        .iter()
+        .map(|i| json!({"id": i, "name": format!("run {i}")}))
+        .collect();
+    (
+        200,
+        json!({"data": {"workflowRuns": records},
+               "pageInfo": {"hasNextPage": next, "startCursor": "s", "endCursor": end},
+               "totalCount": 3}),
+    )
 }
 
 #[test]
-fn list_all_follows_cursors_and_streams_lines() {
-    let server = Recorder::start(|r| {
-        let after = r
-            .query_pairs()
-            .into_iter()
-            .find(|(k, _)| k == "starting_after")
-            .map(|(_, v)| v);
-        let (ids, next) = match after.as_deref() {
-            None => (vec!["1", "2"], true),
-            Some("c2") => (vec!["3"], false),
-            Some(_) => (vec![], false),
-        };
-        let records: Vec<Value> = ids.iter().map(|i| json!({"id": i})).collect();
-        let end = format!("c{}", ids.last().copied().unwrap_or("0"));
-        (
-            200,
-            json!({"data": {"workflowRuns": records},
-                   "pageInfo": {"hasNextPage": next, "startCursor": "s", "endCursor": end},
-                   "totalCount": 3}),
-        )
-    });
+fn list_all_follows_cursors_and_keeps_the_shape_of_a_list() {
+    let server = Recorder::start(two_pages);
     let home = Home::new();
-    let run = home.run_at(
-        &server.url,
-        &["workflow-runs", "list", "--all", "--limit", "2"],
-    );
+    let all = ["workflow-runs", "list", "--all", "--limit", "2"];
+    let run = home.run_at(&server.url, &all);
     run.assert_ok();
-    let lines: Vec<Value> = run
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect();
-    assert_eq!(
-        lines,
-        vec![json!({"id": "1"}), json!({"id": "2"}), json!({"id": "3"})]
-    );
+    let ids = |v: &Value| -> Vec<Value> {
+        v.as_array()
+            .expect("an array")
+            .iter()
+            .map(|r| r["id"].clone())
+            .collect()
+    };
+    assert_eq!(ids(&run.json()), [json!("1"), json!("2"), json!("3")]);
     let seen = server.requests();
     assert_eq!(seen.len(), 2);
     assert!(
         seen[1]
             .query_pairs()
             .contains(&("starting_after".into(), "c2".into()))
+    );
+
+    // Byte for byte what a plain list of the same records prints.
+    let one_page = Recorder::start(|_| {
+        let records: Vec<Value> = ["1", "2", "3"]
+            .iter()
+            .map(|i| json!({"id": i, "name": format!("run {i}")}))
+            .collect();
+        (
+            200,
+            json!({"data": {"workflowRuns": records},
+                   "pageInfo": {"hasNextPage": false, "startCursor": "s", "endCursor": "e"}}),
+        )
+    });
+    let plain = home.run_at(&one_page.url, &["workflow-runs", "list"]);
+    plain.assert_ok();
+    assert_eq!(run.stdout, plain.stdout);
+
+    // JSON lines stay one record per line.
+    let mut args = all.to_vec();
+    args.extend(["--format", "jsonl"]);
+    let run = home.run_at(&server.url, &args);
+    run.assert_ok();
+    assert_eq!(
+        run.stdout,
+        "{\"id\":\"1\",\"name\":\"run 1\"}\n{\"id\":\"2\",\"name\":\"run 2\"}\n\
+         {\"id\":\"3\",\"name\":\"run 3\"}\n"
+    );
+
+    // An empty list is an empty array.
+    let empty = Recorder::start(|_| {
+        (
+            200,
+            json!({"data": {"workflowRuns": []},
+                   "pageInfo": {"hasNextPage": false, "startCursor": null, "endCursor": null}}),
+        )
+    });
+    let run = home.run_at(&empty.url, &all);
+    run.assert_ok();
+    assert_eq!(run.stdout, "[]\n");
+}
+
+#[test]
+fn list_all_runs_jq_on_each_record() {
+    let server = Recorder::start(two_pages);
+    let home = Home::new();
+    let all = ["workflow-runs", "list", "--all", "--limit", "2", "--jq"];
+
+    let mut args = all.to_vec();
+    args.push(".id");
+    let run = home.run_at(&server.url, &args);
+    run.assert_ok();
+    assert_eq!(run.stdout, "1\n2\n3\n");
+
+    // A filter written for the whole list fails, and says how to fix it.
+    let mut args = all.to_vec();
+    args.push(".[].id");
+    let run = home.run_at(&server.url, &args);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        "error: --jq `.[].id` failed: cannot index \"1\" with \"id\"\n\
+         hint: with --all, --jq runs on each record in turn, not on the whole list: write \
+         `.id` instead of `.[].id`\n"
+    );
+}
+
+#[test]
+fn jq_objects_print_as_table_or_csv_rows() {
+    let server = Recorder::start(two_pages);
+    let home = Home::new();
+    let list = |format: &str| {
+        let args = [
+            "workflow-runs",
+            "list",
+            "--format",
+            format,
+            "--jq",
+            "[.[] | {name, id}]",
+        ];
+        let run = home.run_at(&server.url, &args);
+        run.assert_ok();
+        run.stdout
+    };
+    assert_eq!(list("csv"), "name,id\nrun 1,1\nrun 2,2\n");
+    assert_eq!(
+        list("table").lines().map(str::trim_end).collect::<Vec<_>>(),
+        [
+            "┌───────┬────┐",
+            "│ name  ┆ id │",
+            "╞═══════╪════╡",
+            "│ run 1 ┆ 1  │",
+            "│ run 2 ┆ 2  │",
+            "└───────┴────┘",
+        ]
+    );
+    // Anything else prints as before.
+    let run = home.run_at(
+        &server.url,
+        &[
+            "workflow-runs",
+            "list",
+            "--format",
+            "table",
+            "--jq",
+            "length",
+        ],
+    );
+    run.assert_ok();
+    assert_eq!(run.stdout, "2\n");
+}
+
+#[test]
+fn a_list_of_links_takes_comma_separated_urls() {
+    let server = Recorder::start(|r| {
+        (
+            200,
+            json!({"data": {"updateCompany": r.body.clone().unwrap_or_default()}}),
+        )
+    });
+    let home = Home::new();
+    let run = home.run_at(
+        &server.url,
+        &[
+            "companies",
+            "update",
+            RUN_ID,
+            "--domain-name.secondary-links",
+            "acme.org, https://acme.io",
+        ],
+    );
+    run.assert_ok();
+    assert_eq!(
+        server.only().body,
+        Some(json!({"domainName": {"secondaryLinks": [
+            {"url": "acme.org"}, {"url": "https://acme.io"}
+        ]}}))
     );
 }

@@ -33,7 +33,7 @@ pub async fn export(
     args: &ExportArgs,
 ) -> anyhow::Result<i32> {
     let format = export_format(args);
-    let query = match checked_query(object, args) {
+    let query = match checked_query(catalog, object, args) {
         Ok(query) => query,
         Err(usage) => return Ok(refuse(&usage)),
     };
@@ -112,7 +112,11 @@ struct Query {
 /// Checks the options with the code `list` checks its parameters with
 /// (fields of the object, the document's allowed values and limits), so
 /// that a typo costs no request and gets the same message.
-fn checked_query(object: &Object, args: &ExportArgs) -> Result<Query, UsageError> {
+fn checked_query(
+    catalog: &Catalog,
+    object: &Object,
+    args: &ExportArgs,
+) -> Result<Query, UsageError> {
     let Some(op) = object
         .operations
         .iter()
@@ -156,7 +160,8 @@ fn checked_query(object: &Object, args: &ExportArgs) -> Result<Query, UsageError
         inputs.params.push((name.to_owned(), value));
     }
 
-    let call = inputs::prepare(Some(object), op, "export", &inputs).map_err(|mut e| {
+    let limits = inputs::Limits::of(catalog);
+    let call = inputs::prepare(Some(object), op, "export", &inputs, &limits).map_err(|mut e| {
         // `list` calls the page size --limit; here it is --page-size.
         if let Some(rest) = e.message.strip_prefix("--limit ") {
             e.message = format!("--page-size {rest}");
