@@ -105,11 +105,11 @@ pub fn from_matches(m: &ArgMatches) -> Result<Inputs, UsageError> {
                     .fields
                     .push((path.to_string(), Input::Text(value.clone())));
             }
-        } else if let Some(path) = id.strip_prefix(BODY_LIST) {
-            if let Some(values) = m.get_many::<String>(id) {
-                let values = values.cloned().collect();
-                inputs.fields.push((path.to_string(), Input::Texts(values)));
-            }
+        } else if let Some(path) = id.strip_prefix(BODY_LIST)
+            && let Some(values) = m.get_many::<String>(id)
+        {
+            let values = values.cloned().collect();
+            inputs.fields.push((path.to_string(), Input::Texts(values)));
         }
     }
     if let Ok(Some(sets)) = m.try_get_many::<String>("set") {
@@ -372,7 +372,7 @@ fn check_param(object: Option<&Object>, param: &Param, text: &str) -> Result<Str
 
     if !param.allowed.is_empty() {
         let allowed = allowed_list();
-        if !allowed.iter().any(|a| *a == value) {
+        if !allowed.contains(&value) {
             return Err(UsageError::new(
                 format!(
                     "{flag} must be one of {} for this server's schema, got `{text}`",
@@ -519,20 +519,20 @@ fn check_group_by(object: Option<&Object>, flag: &str, text: &str) -> Result<(),
             ));
         };
         for (key, value) in map {
-            if let Some(object) = object {
-                if object.field(key).is_none() {
-                    let near = object
-                        .suggest_field(key)
-                        .map(|s| format!("; did you mean '{s}'?"))
-                        .unwrap_or_default();
-                    return Err(UsageError::new(
-                        format!(
-                            "{flag}: field '{key}' does not exist in '{}' object{near}",
-                            object.singular
-                        ),
-                        None,
-                    ));
-                }
+            if let Some(object) = object
+                && object.field(key).is_none()
+            {
+                let near = object
+                    .suggest_field(key)
+                    .map(|s| format!("; did you mean '{s}'?"))
+                    .unwrap_or_default();
+                return Err(UsageError::new(
+                    format!(
+                        "{flag}: field '{key}' does not exist in '{}' object{near}",
+                        object.singular
+                    ),
+                    None,
+                ));
             }
             if !(value == &Value::Bool(true) || value.is_object()) {
                 return Err(UsageError::new(

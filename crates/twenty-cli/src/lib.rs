@@ -354,10 +354,10 @@ fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
 
     let full = pre.words.first().map(String::as_str) == Some("completions");
     let mut root = root_command(catalog.as_ref(), first, full);
-    if first == Some("call") {
-        if let Some(catalog) = catalog.as_ref() {
-            root = root.mut_subcommand("call", |_| commands::call_command(catalog, second));
-        }
+    if first == Some("call")
+        && let Some(catalog) = catalog.as_ref()
+    {
+        root = root.mut_subcommand("call", |_| commands::call_command(catalog, second));
     }
     let argv = std::iter::once(OsString::from("twenty")).chain(args);
     let matches = match root.clone().try_get_matches_from(argv) {

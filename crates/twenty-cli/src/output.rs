@@ -231,21 +231,21 @@ impl<'a> Printer<'a> {
             // Raw, so that `id=$(twenty ... --jq .id)` gives a usable id.
             return Ok(outln!("{text}")?);
         }
-        if matches!(self.format, Format::Table | Format::Csv) {
-            if let Some(objects) = as_objects(&output) {
-                for object in objects {
-                    match self.format {
-                        Format::Table => self.rows.push(
-                            object
-                                .iter()
-                                .map(|(k, v)| (k.clone(), short_cell(Some(v))))
-                                .collect(),
-                        ),
-                        _ => self.csv_row(loose_flatten(object), None)?,
-                    }
+        if matches!(self.format, Format::Table | Format::Csv)
+            && let Some(objects) = as_objects(&output)
+        {
+            for object in objects {
+                match self.format {
+                    Format::Table => self.rows.push(
+                        object
+                            .iter()
+                            .map(|(k, v)| (k.clone(), short_cell(Some(v))))
+                            .collect(),
+                    ),
+                    _ => self.csv_row(loose_flatten(object), None)?,
                 }
-                return self.flush_csv();
             }
+            return self.flush_csv();
         }
         if json == Json::Pretty && self.format == Format::Json {
             outln!("{}", serde_json::to_string_pretty(&output)?)?;

@@ -156,10 +156,9 @@ pub async fn execute(
     if matches!(
         op.kind,
         OperationKind::CreateOne | OperationKind::CreateMany
-    ) {
-        if let Some(body) = call.body.as_mut() {
-            add_ids(body);
-        }
+    ) && let Some(body) = call.body.as_mut()
+    {
+        add_ids(body);
     }
 
     let mut request = Request::new(op.method, call.path.clone());

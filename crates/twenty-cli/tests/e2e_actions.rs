@@ -69,7 +69,7 @@ fn sample(kind: &FieldType, name: &str, variant: usize, unique: &str) -> Option<
         FieldType::Text => json!(format!("{name} {unique} v{variant}")),
         FieldType::Number => json!(12.5 + variant as f64),
         FieldType::Integer => json!(7 + variant as i64),
-        FieldType::Boolean => json!(variant % 2 == 0),
+        FieldType::Boolean => json!(variant.is_multiple_of(2)),
         FieldType::Uuid => json!(format!("00000000-0000-4000-8000-00000000000{variant}")),
         FieldType::Email => json!(format!("{unique}.{variant}@example.com")),
         FieldType::Url => json!(format!("https://example.com/{unique}/{variant}")),
@@ -238,13 +238,13 @@ fn run_all(twenty: &Twenty, catalog: &Catalog) -> BTreeSet<(String, OperationKin
         let got = twenty.json(&[&res, "get", &id, "--depth", "1"]);
         assert_holds(&Value::Object(first.clone()), &got, &format!("{res} get"));
         for field in &object.fields {
-            if let FieldType::RelationId { relation, .. } = &field.kind {
-                if let Some(target_id) = first.get(&field.name) {
-                    assert_eq!(
-                        &got[relation]["id"], target_id,
-                        "{res} get: {relation} nested"
-                    );
-                }
+            if let FieldType::RelationId { relation, .. } = &field.kind
+                && let Some(target_id) = first.get(&field.name)
+            {
+                assert_eq!(
+                    &got[relation]["id"], target_id,
+                    "{res} get: {relation} nested"
+                );
             }
         }
         done.insert((object.plural.clone(), OperationKind::FindOne));

@@ -229,13 +229,15 @@ fn newer_verbs_of_the_2026_document() {
     let schema = schema.to_str().expect("utf-8");
     let filter = "status[eq]:FAILED";
     let merge_ids = format!("{RUN_ID},{OTHER_ID}");
-    let cases: Vec<(
-        Vec<&str>,
-        &str,
+    // (arguments, method, path, query, body)
+    type Case<'a> = (
+        Vec<&'a str>,
+        &'a str,
         String,
         Vec<(String, String)>,
         Option<Value>,
-    )> = vec![
+    );
+    let cases: Vec<Case> = vec![
         (
             vec!["update-many", "--filter", filter, "--status", "enqueued"],
             "PATCH",

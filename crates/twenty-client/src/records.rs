@@ -587,9 +587,12 @@ fn record_id(record: &Value) -> Option<String> {
 
 /// Gives every record without an id a fresh UUID v4; fails on a record that
 /// is not an object or whose id is not a string.
+/// Records by id, in input order.
+type WithIds = Vec<(String, Value)>;
+
 /// The records with an id each, a fresh one where none was given, and the
 /// ids that were given.
-fn with_ids(records: Vec<Value>) -> Result<(Vec<(String, Value)>, Vec<String>), Error> {
+fn with_ids(records: Vec<Value>) -> Result<(WithIds, Vec<String>), Error> {
     let mut given = Vec::new();
     records
         .into_iter()

@@ -165,17 +165,16 @@ fn singular_name(plural: &str, ops: &[(String, Method, &OperationObject)]) -> St
     };
     for (path, method, op) in ops {
         let kind = classify(*method, path, plural);
-        if kind == OperationKind::FindOne {
-            if let Some(key) = response_key(op, "200") {
-                return key;
-            }
+        if kind == OperationKind::FindOne
+            && let Some(key) = response_key(op, "200")
+        {
+            return key;
         }
-        if kind == OperationKind::CreateOne {
-            if let Some(key) =
+        if kind == OperationKind::CreateOne
+            && let Some(key) =
                 response_key(op, "201").and_then(|k| k.strip_prefix("create").map(lower_first))
-            {
-                return key;
-            }
+        {
+            return key;
         }
     }
     for (_, _, op) in ops {
@@ -294,15 +293,15 @@ fn body_shape(schema: &Value, kind: OperationKind) -> Body {
 
 /// A parameter's or sub-field's type, from a schema without properties.
 fn scalar_type(schema: &Schema) -> FieldType {
-    if let Some(values) = &schema.allowed {
-        if schema.kind.as_deref() == Some("string") {
-            return FieldType::Enum {
-                values: values
-                    .iter()
-                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-                    .collect(),
-            };
-        }
+    if let Some(values) = &schema.allowed
+        && schema.kind.as_deref() == Some("string")
+    {
+        return FieldType::Enum {
+            values: values
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                .collect(),
+        };
     }
     match (schema.kind.as_deref(), schema.format.as_deref()) {
         (Some("string"), Some("uuid")) => FieldType::Uuid,
@@ -418,14 +417,14 @@ fn fields(response: &Schema, create: Option<&Schema>) -> Vec<Field> {
         })
         .collect();
     for field in &mut fields {
-        if let Some((_, both)) = relations.iter().find(|(id, _)| *id == field.name) {
-            if matches!(field.kind, FieldType::Uuid) {
-                let (relation, target) = both.split_once('\0').unwrap_or_default();
-                field.kind = FieldType::RelationId {
-                    target: target.to_owned(),
-                    relation: relation.to_owned(),
-                };
-            }
+        if let Some((_, both)) = relations.iter().find(|(id, _)| *id == field.name)
+            && matches!(field.kind, FieldType::Uuid)
+        {
+            let (relation, target) = both.split_once('\0').unwrap_or_default();
+            field.kind = FieldType::RelationId {
+                target: target.to_owned(),
+                relation: relation.to_owned(),
+            };
         }
     }
     fields

@@ -71,13 +71,12 @@ impl AppState {
             .objects
             .iter()
             .find(|o| o.singular == "person")
+            && person.field("emails").is_some()
         {
-            if person.field("emails").is_some() {
-                inner
-                    .db
-                    .ensure_index(person, "emails", Some("primaryEmail"))
-                    .map_err(|e| SandboxError::Seed(format!("{e:?}")))?;
-            }
+            inner
+                .db
+                .ensure_index(person, "emails", Some("primaryEmail"))
+                .map_err(|e| SandboxError::Seed(format!("{e:?}")))?;
         }
         if config.seed == Seed::Demo {
             crate::seed::seed_if_empty(&inner).map_err(|e| SandboxError::Seed(format!("{e:?}")))?;
@@ -285,10 +284,10 @@ async fn route(
 
     let index = object_index(&inner.catalog, plural)?;
     let object = &inner.catalog.objects[index];
-    if let Some(id) = id {
-        if !is_uuid(id) {
-            return Err(AppError::bad(format!("'{id}' is not a valid UUID")));
-        }
+    if let Some(id) = id
+        && !is_uuid(id)
+    {
+        return Err(AppError::bad(format!("'{id}' is not a valid UUID")));
     }
     match kind {
         // Without the operation in the catalog, the segment is read as an
@@ -917,28 +916,27 @@ fn upsert_target(
     object: &Object,
     body: &Map<String, Value>,
 ) -> AppResult<Option<String>> {
-    if let Some(id) = body.get("id").and_then(Value::as_str) {
-        if store::get_text(conn, object, id, false)?.is_some() {
-            return Ok(Some(id.to_string()));
-        }
+    if let Some(id) = body.get("id").and_then(Value::as_str)
+        && store::get_text(conn, object, id, false)?.is_some()
+    {
+        return Ok(Some(id.to_string()));
     }
-    if object.singular == "person" {
-        if let Some(email) = body
+    if object.singular == "person"
+        && let Some(email) = body
             .get("emails")
             .and_then(|e| e.get("primaryEmail"))
             .and_then(Value::as_str)
             .filter(|e| !e.is_empty())
-        {
-            let sql = format!(
-                "SELECT id FROM {} WHERE {} = ?1 AND deleted_at IS NULL LIMIT 1",
-                table(object),
-                json_expr("emails", Some("primaryEmail"))
-            );
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let mut rows = stmt.query([email])?;
-            if let Some(row) = rows.next()? {
-                return Ok(Some(row.get(0)?));
-            }
+    {
+        let sql = format!(
+            "SELECT id FROM {} WHERE {} = ?1 AND deleted_at IS NULL LIMIT 1",
+            table(object),
+            json_expr("emails", Some("primaryEmail"))
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([email])?;
+        if let Some(row) = rows.next()? {
+            return Ok(Some(row.get(0)?));
         }
     }
     Ok(None)
@@ -952,15 +950,13 @@ pub(crate) fn create_record(
     body: &Map<String, Value>,
     upsert: bool,
 ) -> AppResult<Map<String, Value>> {
-    if upsert {
-        if let Some(id) = upsert_target(conn, object, body)? {
-            return update_record(inner, conn, object, &id, body);
-        }
+    if upsert && let Some(id) = upsert_target(conn, object, body)? {
+        return update_record(inner, conn, object, &id, body);
     }
-    if let Some(id) = body.get("id").and_then(Value::as_str) {
-        if store::exists(conn, object, id)? {
-            return Err(AppError::bad("Record already exists"));
-        }
+    if let Some(id) = body.get("id").and_then(Value::as_str)
+        && store::exists(conn, object, id)?
+    {
+        return Err(AppError::bad("Record already exists"));
     }
     let now = record::now();
     let new = record::new_record(object, body, &now, API_KEY_NAME);

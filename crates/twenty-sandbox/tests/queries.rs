@@ -258,13 +258,13 @@ async fn walk_both_ways(env: &Env, query: &str, limit: usize, expected: usize) -
 /// one-record page.
 async fn cursor_of(env: &Env, query: &str, forward: &[Value], index: usize) -> String {
     let mut cursor: Option<String> = None;
-    for i in 0..=index {
+    for record in &forward[..=index] {
         let mut path = format!("/people?{query}&limit=1");
         if let Some(c) = &cursor {
             path.push_str(&format!("&starting_after={}", enc(c)));
         }
         let reply = env.get(&path).await;
-        assert_eq!(reply.body["data"]["people"][0]["id"], forward[i]["id"]);
+        assert_eq!(reply.body["data"]["people"][0]["id"], record["id"]);
         cursor = reply.body["pageInfo"]["endCursor"]
             .as_str()
             .map(str::to_string);
