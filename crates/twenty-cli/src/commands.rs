@@ -26,7 +26,7 @@ pub const BODY: &str = "b:";
 pub const BODY_LIST: &str = "bl:";
 
 /// Options every operation's command has besides the globals.
-const COMMAND_OPTIONS: [&str; 9] = [
+pub(crate) const COMMAND_OPTIONS: [&str; 9] = [
     "help",
     "version",
     "set",
@@ -279,7 +279,7 @@ pub fn field_flag(path: &[&str], taken: &[String]) -> Option<String> {
         .map(|p| names::kebab(p))
         .collect::<Vec<_>>()
         .join(".");
-    if globals::RESERVED.contains(&flag.as_str()) || taken.contains(&flag) {
+    if globals::is_reserved(&flag) || taken.contains(&flag) {
         None
     } else {
         Some(flag)

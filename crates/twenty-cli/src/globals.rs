@@ -36,35 +36,15 @@ const SWITCHES: [&str; 6] = [
     "allow-insecure-http",
 ];
 
-/// Option names that no field or parameter flag may take, because a global
-/// or a per-command option already has them.
-pub const RESERVED: [&str; 25] = [
-    "profile",
-    "api-url",
-    "api-key-file",
-    "schema",
-    "format",
-    "jq",
-    "rate",
-    "timeout",
-    "raw",
-    "sandbox",
-    "debug",
-    "verbose",
-    "no-retry",
-    "allow-insecure-http",
-    "help",
-    "version",
-    "set",
-    "data",
-    "each",
-    "continue-on-error",
-    "concurrency",
-    "all",
-    "id",
-    "ids",
-    "dry-run",
-];
+/// Whether no field or parameter flag may take `name`: a global option
+/// has it, or an option every operation's command has, or a flag of the
+/// bodies that are not records (`--ids`, `--dry-run`), which a field of the
+/// same name would shadow.
+pub fn is_reserved(name: &str) -> bool {
+    is_global(name)
+        || crate::commands::COMMAND_OPTIONS.contains(&name)
+        || ["ids", "dry-run"].contains(&name)
+}
 
 /// What the quick scan of argv found.
 #[derive(Debug, Default)]
@@ -351,9 +331,16 @@ mod tests {
     }
 
     #[test]
-    fn reserved_names_cover_every_global() {
+    fn reserved_names_cover_every_global_and_command_option() {
         for name in VALUED.iter().chain(SWITCHES.iter()) {
-            assert!(RESERVED.contains(name), "{name} not reserved");
+            assert!(is_reserved(name), "{name} not reserved");
         }
+        for name in ["help", "set", "data", "each", "all", "id", "ids", "dry-run"] {
+            assert!(is_reserved(name), "{name} not reserved");
+        }
+        assert!(
+            !is_reserved("output"),
+            "a workflow run's output keeps its flag"
+        );
     }
 }
