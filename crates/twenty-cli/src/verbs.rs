@@ -1,6 +1,6 @@
 //! Running one operation: from the verb's matches to requests and printed
 //! results, for a single call, `list --all`, or `--each` over input lines
-//! (in [`each`]).
+//! (in the `each` module).
 
 mod each;
 
