@@ -167,10 +167,17 @@ pub(crate) fn hint_for(error: &twenty_client::Error) -> Option<String> {
         }
         Error::Network {
             kind: NetworkKind::Timeout,
+            attempts,
             ..
-        } => "the server did not answer in time: try again later, give each attempt longer \
-              with --timeout SECONDS, or send once with --no-retry"
-            .into(),
+        } => {
+            let base = "the server did not answer in time: try again later, or give each \
+                        attempt longer with --timeout SECONDS";
+            if *attempts > 1 {
+                format!("{base}; --no-retry waits for one attempt only")
+            } else {
+                base.to_string()
+            }
+        }
         other => return other.hint(),
     })
 }
@@ -351,6 +358,21 @@ fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
     } else {
         None
     };
+
+    // A mistyped operation id is told apart by clap from the nearest ids
+    // `call_command` gives it; with none near, clap could only say
+    // "unexpected argument", so that case is named here.
+    if let (Some("call"), Some(typed), Some(catalog)) = (first, second, catalog.as_ref())
+        && catalog.operation_by_id(typed).is_none()
+        && twenty_core::names::nearest(typed, catalog.operations().map(|(_, op)| op.id.as_str()))
+            .is_none()
+    {
+        return Err(UsageError::new(
+            format!("unknown operation `{typed}`"),
+            Some("`twenty call --help` lists every operation id".to_string()),
+        )
+        .into());
+    }
 
     let full = pre.words.first().map(String::as_str) == Some("completions");
     let mut root = root_command(catalog.as_ref(), first, full);

@@ -142,6 +142,7 @@ fn timeout_is_per_attempt_validated_and_named_with_the_attempts() {
     assert!(hint.starts_with("hint: "), "{hint}");
     assert!(hint.contains("--timeout SECONDS"), "{hint}");
     assert!(!hint.contains("ClientConfig"), "{hint}");
+    assert!(!hint.contains("--no-retry"), "it was given: {hint}");
 
     // With retries every attempt waits the whole timeout, and the message
     // says how many there were.
@@ -150,6 +151,12 @@ fn timeout_is_per_attempt_validated_and_named_with_the_attempts() {
     assert!(
         run.stderr
             .contains("failed after 5 attempts: no answer within 0.1s"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("; --no-retry waits for one attempt only"),
         "{}",
         run.stderr
     );
