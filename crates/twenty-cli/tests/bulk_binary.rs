@@ -248,7 +248,7 @@ fn bulk_help(verb: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_twenty"))
         .args([verb, "--help"])
         .env("COLUMNS", "100")
-        .env("HOME", &home)
+        .env("HOME", &*home)
         .env("TWENTY_CONFIG_DIR", home.join("config"))
         .env("TWENTY_DATA_DIR", home.join("data"))
         .env_remove("TWENTY_PROFILE")
