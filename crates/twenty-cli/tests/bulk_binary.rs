@@ -293,6 +293,85 @@ fn import_and_export_help_read_like_the_other_commands() {
     }
 }
 
+/// The arguments of an import of `file` that sends ten requests a second
+/// in batches of ten, so that 2,000 rows take 20 s: time for other runs
+/// to meet it while it is still running.
+fn slow_import(file: &Path) -> [&str; 8] {
+    [
+        "--rate",
+        "600",
+        "import",
+        "people",
+        file.to_str().unwrap(),
+        "--batch-size",
+        "10",
+        "--no-progress",
+    ]
+}
+
+/// Waits until `child` has journaled a finished batch, so it is surely
+/// past every check and sending.
+async fn first_batch_done(child: &mut std::process::Child, journal: &Path) {
+    let started = Instant::now();
+    loop {
+        assert!(child.try_wait().unwrap().is_none(), "ended too soon");
+        assert!(started.elapsed() < Duration::from_secs(60), "no batch done");
+        let text = std::fs::read_to_string(journal).unwrap_or_default();
+        if text.contains("\"done\":") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_on_a_live_journal_is_refused_and_a_killed_one_resumes() {
+    let sandbox = sandbox(Seed::Empty, None).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    let dir = scratch("live-journal");
+    let file = dir.join("people.csv");
+    let rows = 2_000;
+    std::fs::write(&file, people_csv(rows, &[])).unwrap();
+    let journal = twenty_cli::bulk::journal::path_for(&file);
+    let args = slow_import(&file);
+    let mut first = twenty(&sandbox, &dir, &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("twenty starts");
+    first_batch_done(&mut first, &journal).await;
+
+    // Without the lock, the run with --resume sent the batches the first
+    // run was sending again, beside it, and every row of them twice.
+    let running = format!(
+        "another import of `{}` is running (pid {})",
+        file.display(),
+        first.id()
+    );
+    let plain = ["import", "people", file.to_str().unwrap()];
+    let resume = ["import", "people", file.to_str().unwrap(), "--resume"];
+    for second in [&plain[..], &resume[..]] {
+        let out = run(twenty(&sandbox, &dir, second)).await;
+        refused(&second.join(" "), out, &[&running, "--resume"]);
+        assert!(first.try_wait().unwrap().is_none(), "the first run goes on");
+        assert!(journal.exists(), "the journal stays the first run's");
+    }
+
+    // SIGKILL: the system lets the lock go, and nothing else happens.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let out = run(twenty(&sandbox, &dir, &resume)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let records = all(&client, people).await;
+    let emails = tally(&records, "/emails/primaryEmail");
+    assert_eq!(records.len(), rows, "every row exactly once");
+    assert!((0..rows).all(|i| emails.get(&format!("p{i}@bulk.test")) == Some(&1)));
+    assert!(!journal.exists());
+    sandbox.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_stops_an_import_that_resume_then_finishes() {
     let sandbox = sandbox(Seed::Empty, None).await;
@@ -307,33 +386,13 @@ async fn ctrl_c_stops_an_import_that_resume_then_finishes() {
     journal.push(".journal");
     let journal = std::path::PathBuf::from(journal);
 
-    // Ten requests a second in batches of ten: the import needs 20 s, so
-    // it is still running when its first batch is journaled as done.
-    let args = [
-        "--rate",
-        "600",
-        "import",
-        "people",
-        file.to_str().unwrap(),
-        "--batch-size",
-        "10",
-        "--no-progress",
-    ];
+    let args = slow_import(&file);
     let mut child = twenty(&sandbox, &dir, &args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("twenty starts");
-    let started = Instant::now();
-    loop {
-        assert!(child.try_wait().unwrap().is_none(), "ended before Ctrl-C");
-        assert!(started.elapsed() < Duration::from_secs(60), "no batch done");
-        let text = std::fs::read_to_string(&journal).unwrap_or_default();
-        if text.contains("\"done\":") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    first_batch_done(&mut child, &journal).await;
     let sent = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

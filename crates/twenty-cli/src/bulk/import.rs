@@ -32,7 +32,10 @@ use twenty_core::{Catalog, FieldType, Object};
 use super::journal::{self, Header, Journal, JournalError, Outcome, Rejection};
 use super::remote::{self, Pages};
 use super::rows::{self, FileFormat, Row};
-use super::{EXIT_ALL_DONE, EXIT_INTERRUPTED, EXIT_INVALID_INPUT, EXIT_SOME_REJECTED, ImportArgs};
+use super::{
+    EXIT_ALL_DONE, EXIT_INTERRUPTED, EXIT_INVALID_INPUT, EXIT_SOME_REJECTED, ImportArgs, refuse,
+};
+use crate::UsageError;
 
 /// How many times the rows of a group are sent again after failures that
 /// leave their fate unknown or that a repeat may cure, before the import
@@ -248,12 +251,8 @@ pub async fn import(
     };
     let (journal, history) = match opened {
         Ok(opened) => opened,
-        Err(
-            e @ (JournalError::Exists { .. }
-            | JournalError::Missing { .. }
-            | JournalError::Mismatch { .. }),
-        ) => return invalid(&e.to_string()),
-        Err(e) => return Err(e.into()),
+        Err(e @ JournalError::Io { .. }) => return Err(e.into()),
+        Err(e) => return Ok(refuse(&UsageError::new(e.to_string(), e.hint()))),
     };
 
     // Settle what the journal knows; whatever it does not know is new.
@@ -399,11 +398,8 @@ pub async fn import(
 
     // Report; the journal has served its purpose once every batch is settled.
     write_rejects(&reject_path, &rejects, &by_line)?;
-    if let Some(journal) = Arc::into_inner(job).and_then(|job| job.journal) {
+    if let Some(journal) = &job.journal {
         journal.finish()?;
-    } else {
-        std::fs::remove_file(&journal_path)
-            .with_context(|| format!("failed to remove `{}`", journal_path.display()))?;
     }
     let mut summary = format!("{created} {} created", object.plural);
     if update_by.is_some() {
