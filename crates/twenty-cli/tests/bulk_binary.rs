@@ -525,6 +525,80 @@ async fn a_file_that_cannot_be_read_or_parsed_is_refused_before_sending() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_by_a_field_the_file_does_not_give_is_refused_before_sending() {
+    let server = Counted::start(Seed::Empty, None).await;
+    let dir = scratch("update-by-missing");
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    std::fs::write(
+        dir.join("names.csv"),
+        "name.firstName,jobTitle\nZed,Pilot\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("names.jsonl"),
+        "{\"name\": {\"firstName\": \"Zed\"}, \"city\": \"Oslo\"}\n{\"jobTitle\": \"Pilot\"}\n",
+    )
+    .unwrap();
+    let cases: [(&str, &str, &[&str]); 5] = [
+        (
+            "names.csv",
+            "city",
+            &[
+                "--update-by city: `",
+                "names.csv` has no `city` column; its columns: \
+               `name.firstName`, `jobTitle`",
+            ],
+        ),
+        (
+            "names.csv",
+            "id",
+            &["names.csv` has no `id` column; its columns: `name.firstName`, `jobTitle`"],
+        ),
+        (
+            "names.jsonl",
+            "emails.primary-email",
+            &[
+                "--update-by emails.primary-email: no line of `",
+                "names.jsonl` has the key \
+               `emails.primaryEmail`; its keys: `name`, `city`, `jobTitle`",
+            ],
+        ),
+        (
+            "names.csv",
+            "name",
+            &[
+                "--update-by: `name` has sub-fields",
+                "name.firstName, name.lastName",
+            ],
+        ),
+        (
+            "names.jsonl",
+            "emails.additionalEmails",
+            &["`emails.additionalEmails` holds a list"],
+        ),
+    ];
+    for (file, key, expected) in cases {
+        let args = ["import", "people", &path(file), "--update-by", key];
+        let out = run(server.twenty(&dir, &args)).await;
+        refused(&format!("{file} --update-by {key}"), out, expected);
+        assert!(!dir.join(format!("{file}.journal")).exists());
+    }
+    assert_eq!(server.count(""), 0, "nothing was sent");
+
+    // A nested composite gives its sub-fields: this file has a name.
+    let args = [
+        "import",
+        "people",
+        &path("names.jsonl"),
+        "--update-by",
+        "name.firstName",
+    ];
+    let out = run(server.twenty(&dir, &args)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(server.count("POST /rest/batch/people"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edited_export_imported_again_is_refused_with_the_fix() {
     let sandbox = sandbox(Seed::Empty, None).await;
     let client = client(&sandbox);

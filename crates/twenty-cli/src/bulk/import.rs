@@ -168,8 +168,8 @@ pub async fn import(
     let Ok(text) = std::str::from_utf8(&bytes) else {
         return invalid(&format!("`{}` is not UTF-8 text", args.file.display()));
     };
-    let rows = match rows::read(object, format, text) {
-        Ok(rows) => rows,
+    let rows::Table { columns, rows } = match rows::read(object, format, text) {
+        Ok(table) => table,
         Err(e) => return invalid(&format!("`{}`: {e}", args.file.display())),
     };
     let max = catalog.max_limit().max(1);
@@ -186,6 +186,14 @@ pub async fn import(
         },
         None => None,
     };
+    // Rows without the key are created, so a file that lacks it would
+    // silently create every row.
+    if let Some(path) = &update_by
+        && !rows.is_empty()
+        && !rows::covers(object, &columns, path)
+    {
+        return Ok(refuse(&missing_key(args, format, path, &columns)));
+    }
 
     let reject_path = args
         .reject_file
@@ -495,6 +503,34 @@ fn item(line: u64, id: &str, body: &Map<String, Value>, id_may_exist: bool) -> I
         body,
         id_may_exist,
     }
+}
+
+/// The refusal of an `--update-by` field that no column of the file gives.
+fn missing_key(
+    args: &ImportArgs,
+    format: FileFormat,
+    path: &str,
+    columns: &[String],
+) -> UsageError {
+    let given = args.update_by.as_deref().unwrap_or(path);
+    let file = args.file.display();
+    let listed: Vec<String> = columns.iter().map(|c| format!("`{c}`")).collect();
+    let listed = if listed.is_empty() {
+        "none".to_owned()
+    } else {
+        listed.join(", ")
+    };
+    let message = match format {
+        FileFormat::Csv => {
+            format!("--update-by {given}: `{file}` has no `{path}` column; its columns: {listed}")
+        }
+        FileFormat::Jsonl => format!(
+            "--update-by {given}: no line of `{file}` has the key `{path}`; its keys: {listed}"
+        ),
+    };
+    let hint = "every row would be created: add the values to the file, or update by a field it \
+                has";
+    UsageError::new(message, Some(hint.to_owned()))
 }
 
 fn exit_code(done: usize, rejected: usize) -> i32 {
