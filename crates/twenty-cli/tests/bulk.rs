@@ -621,6 +621,71 @@ async fn update_by_updates_matching_records_instead_of_duplicating() {
 }
 
 #[tokio::test]
+async fn update_by_rejects_a_row_whose_value_names_several_records_or_repeats() {
+    let sandbox = sandbox(Seed::Empty, None).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    for city in ["Rome", "Rome", "Rome", "Oslo"] {
+        let record = json!({"city": city, "jobTitle": "Before"});
+        client.create_one(people, record, None).await.unwrap();
+    }
+    let dir = scratch("update-by-ambiguous");
+    let file = dir.join("people.csv");
+    let text = "city,jobTitle\nRome,After\nOslo,After\nParis,After\nOslo,Again\nParis,Again\n";
+    std::fs::write(&file, text).unwrap();
+    let mut args = import_args(&file);
+    args.update_by = Some("city".into());
+
+    let code = run_import(&client, &catalog, people, &args).await;
+
+    assert_eq!(code, 1, "Oslo updated, Paris created, three rows rejected");
+    let records = all(&client, people).await;
+    let titles = |city: &str| -> Vec<String> {
+        let mut titles: Vec<String> = records
+            .iter()
+            .filter(|r| r["city"] == city)
+            .map(|r| r["jobTitle"].as_str().unwrap().to_owned())
+            .collect();
+        titles.sort();
+        titles
+    };
+    assert_eq!(
+        titles("Rome"),
+        ["Before", "Before", "Before"],
+        "none guessed"
+    );
+    assert_eq!(titles("Oslo"), ["After"]);
+    assert_eq!(titles("Paris"), ["After"], "created once");
+    assert_eq!(records.len(), 5);
+
+    let rejects = rejects(&reject_path(&file));
+    let rows: Vec<u64> = rejects.iter().map(|r| r["row"].as_u64().unwrap()).collect();
+    assert_eq!(rows, [2, 5, 6]);
+    let reason = |i: usize| rejects[i]["reason"].as_str().unwrap().to_owned();
+    assert!(
+        reason(0).starts_with("3 people have city `Rome`") && reason(0).contains("none was"),
+        "{}",
+        reason(0)
+    );
+    assert!(
+        reason(1).starts_with("row 3 has the same city `Oslo`"),
+        "{}",
+        reason(1)
+    );
+    assert!(
+        reason(2).starts_with("row 4 has the same city `Paris`"),
+        "{}",
+        reason(2)
+    );
+    assert_eq!(
+        rejects[0]["input"],
+        json!({"city": "Rome", "jobTitle": "After"})
+    );
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
 async fn an_existing_journal_without_resume_is_refused() {
     let sandbox = sandbox(Seed::Empty, None).await;
     let client = client(&sandbox);

@@ -348,11 +348,13 @@ pub async fn import(
     let mut to_create = fresh;
     let mut updated = 0usize;
     if let Some(path) = &update_by {
-        let Some((creates, updates)) = match_existing(&job, path, to_create).await? else {
+        let Some(matched) = match_existing(&job, path, to_create).await? else {
             return interrupted(&rejects);
         };
-        to_create = creates;
-        let (done, refused) = run_updates(&job, updates, args.concurrency).await?;
+        to_create = matched.creates;
+        job.settle(matched.rejects.len());
+        rejects.extend(matched.rejects);
+        let (done, refused) = run_updates(&job, matched.updates, args.concurrency).await?;
         updated = done;
         rejects.extend(refused);
         if job.was_interrupted() {
@@ -896,14 +898,25 @@ async fn existing(job: &Job, items: &[Item]) -> anyhow::Result<HashSet<String>> 
 /// body.
 type Update = (u64, String, Map<String, Value>);
 
-/// Splits `rows` into those to create and those whose `path` value
-/// matches an existing record, which are returned with its id. `None`
-/// when the job was stopped before every look-up was made.
+/// What `--update-by` makes of the rows: records to create, records to
+/// update, and rows it cannot place.
+struct Matched<'a> {
+    creates: Vec<&'a Row>,
+    updates: Vec<Update>,
+    rejects: Vec<Reject>,
+}
+
+/// Splits `rows` by their `path` value: rows whose value matches no record
+/// are created, rows that match one record update it. A row that matches
+/// several records, or repeats the value of an earlier row, is rejected:
+/// either way the value does not say which record the row is, and
+/// updating one of them would be a guess. `None` when the job was stopped
+/// before every look-up was made.
 async fn match_existing<'a>(
     job: &Job,
     path: &str,
     rows: Vec<&'a Row>,
-) -> anyhow::Result<Option<(Vec<&'a Row>, Vec<Update>)>> {
+) -> anyhow::Result<Option<Matched<'a>>> {
     let fold = folds_case(&job.object, path);
     let normal = |text: String| if fold { text.to_lowercase() } else { text };
 
@@ -929,7 +942,7 @@ async fn match_existing<'a>(
         .collect();
     filters.extend(awkward.iter().map(|k| format!("{path}[eq]:\"{k}\"")));
 
-    let mut found: HashMap<String, String> = HashMap::new();
+    let mut found: HashMap<String, Vec<String>> = HashMap::new();
     for filter in filters {
         if job.stopping() {
             return Ok(None);
@@ -943,26 +956,54 @@ async fn match_existing<'a>(
                 ) else {
                     continue;
                 };
-                found.entry(normal(key)).or_insert_with(|| id.to_owned());
+                found.entry(normal(key)).or_default().push(id.to_owned());
             }
         }
     }
 
-    let mut creates = Vec::new();
-    let mut updates = Vec::new();
+    let mut matched = Matched {
+        creates: Vec::new(),
+        updates: Vec::new(),
+        rejects: Vec::new(),
+    };
+    let mut first_row: HashMap<String, u64> = HashMap::new();
     for row in rows {
         let Ok(body) = &row.body else { continue };
-        let hit = rows::text_at(body, path).and_then(|k| found.get(&normal(k)));
-        match hit {
-            Some(id) => {
+        let Some(value) = rows::text_at(body, path) else {
+            matched.creates.push(row);
+            continue;
+        };
+        let key = normal(value.clone());
+        if let Some(first) = first_row.get(&key) {
+            matched.rejects.push(Reject {
+                row: row.line,
+                reason: format!(
+                    "row {first} has the same {path} `{value}`; with --update-by each value may \
+                     be in one row only"
+                ),
+            });
+            continue;
+        }
+        first_row.insert(key.clone(), row.line);
+        match found.get(&key).map(Vec::as_slice) {
+            None | Some([]) => matched.creates.push(row),
+            Some([id]) => {
                 let mut body = body.clone();
                 body.remove("id");
-                updates.push((row.line, id.clone(), body));
+                matched.updates.push((row.line, id.clone(), body));
             }
-            None => creates.push(row),
+            Some(ids) => matched.rejects.push(Reject {
+                row: row.line,
+                reason: format!(
+                    "{} {} have {path} `{value}`, so the row does not say which to update and \
+                     none was; update by a field whose values are unique, such as id",
+                    ids.len(),
+                    crate::commands::human(&job.object.plural),
+                ),
+            }),
         }
     }
-    Ok(Some((creates, updates)))
+    Ok(Some(matched))
 }
 
 /// Whether the server lower-cases values of `path` (e-mail addresses, ids),
