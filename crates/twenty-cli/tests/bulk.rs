@@ -236,6 +236,73 @@ async fn rejects_name_the_line_in_files_with_crlf_endings_and_quoted_breaks() {
 }
 
 #[tokio::test]
+async fn a_row_with_more_or_fewer_cells_than_the_header_is_kept_for_a_retry() {
+    let sandbox = sandbox(Seed::Empty, None).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let tasks = object(&catalog, "tasks");
+    let dir = scratch("ragged");
+    let file = dir.join("tasks.csv");
+    let text = "title,status\nshort\n\"long, quoted\",TODO,extra\nfine,TODO\n";
+    std::fs::write(&file, text).unwrap();
+
+    let code = run_import(&client, &catalog, tasks, &import_args(&file)).await;
+
+    assert_eq!(code, 1);
+    let rejects = rejects(&reject_path(&file));
+    let found: Vec<(u64, &str, &Value)> = rejects
+        .iter()
+        .map(|r| {
+            let reason = r["reason"].as_str().unwrap();
+            (r["row"].as_u64().unwrap(), reason, &r["input"])
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (2, "the row has 1 cell, the header has 2", &json!(["short"])),
+            (
+                3,
+                "the row has 3 cells, the header has 2",
+                &json!(["long, quoted", "TODO", "extra"])
+            ),
+        ]
+    );
+
+    // The README's retry: the header, then each reject's cells as a CSV
+    // line (`jq -r '[.input[]] | @csv'`), here fixed on the way.
+    let mut again = csv::Writer::from_path(dir.join("again.csv")).unwrap();
+    again.write_record(["title", "status"]).unwrap();
+    for reject in &rejects {
+        let mut cells: Vec<&str> = reject["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        cells.resize(2, "TODO");
+        again.write_record(cells).unwrap();
+    }
+    again.flush().unwrap();
+    let code = run_import(
+        &client,
+        &catalog,
+        tasks,
+        &import_args(&dir.join("again.csv")),
+    )
+    .await;
+    assert_eq!(code, 0);
+    let mut titles: Vec<String> = all(&client, tasks)
+        .await
+        .iter()
+        .map(|r| r["title"].as_str().unwrap().to_owned())
+        .collect();
+    titles.sort();
+    assert_eq!(titles, ["fine", "long, quoted", "short"]);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_row_the_server_refuses_costs_only_itself() {
     let sandbox = Counted::start(Seed::Empty, None).await;
     let client = sandbox.client();

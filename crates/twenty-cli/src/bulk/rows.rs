@@ -59,8 +59,9 @@ pub struct Row {
     /// header is line 1, so this is also the spreadsheet row number.
     pub line: u64,
     /// The row as read, for the reject file: cells keyed by column for
-    /// CSV, the object (or the raw text, when it is not JSON) for JSON
-    /// lines.
+    /// CSV (a plain array of them when the row has more or fewer cells
+    /// than the header), the object (or the raw text, when it is not
+    /// JSON) for JSON lines.
     pub input: Value,
     /// The request body, or why the row cannot be sent.
     pub body: Result<Map<String, Value>, String>,
@@ -109,9 +110,12 @@ pub fn read(object: &Object, format: FileFormat, text: &str) -> Result<Table, Fi
 }
 
 fn read_csv(object: &Object, text: &str) -> Result<Table, FileError> {
+    // Flexible, so that a row with too few or too many cells still comes
+    // back whole: the crate's own check keeps nothing of the row but a
+    // message comparing it with "the previous record".
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
-        .flexible(false)
+        .flexible(true)
         .from_reader(text.as_bytes());
     let headers = reader
         .headers()
@@ -159,6 +163,22 @@ fn read_csv(object: &Object, text: &str) -> Result<Table, FileError> {
             }
         };
         let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
+        if record.len() != headers.len() {
+            // The cells cannot be matched to columns, so they are kept as
+            // they stand, in order, to be fixed and imported again.
+            let cells = record.iter().map(|c| Value::String(c.to_owned())).collect();
+            rows.push(Row {
+                line,
+                input: Value::Array(cells),
+                body: Err(format!(
+                    "the row has {} {}, the header has {}",
+                    record.len(),
+                    if record.len() == 1 { "cell" } else { "cells" },
+                    headers.len()
+                )),
+            });
+            continue;
+        }
         let mut input = Map::new();
         for (column, cell) in headers.iter().zip(record.iter()) {
             input.insert(column.to_owned(), Value::String(cell.to_owned()));
