@@ -727,6 +727,36 @@ async fn export_checks_its_options_as_list_does_before_sending() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_retry_sends_each_bulk_request_once() {
+    let unavailable = || {
+        Some((
+            503,
+            error_body(503, "ServiceUnavailable", "down for a moment"),
+        ))
+    };
+    let server = Counted::answering(Seed::Demo, None, move |request| {
+        let bulk = request.starts_with("POST /rest/batch/") || request.starts_with("GET /rest/");
+        if bulk { unavailable() } else { None }
+    })
+    .await;
+    let dir = scratch("no-retry");
+    let file = dir.join("people.csv");
+    std::fs::write(&file, people_csv(3, &[])).unwrap();
+
+    let out = run(server.twenty(
+        &dir,
+        &["--no-retry", "import", "people", file.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(server.count("POST /rest/batch/people"), 1);
+
+    let out = run(server.twenty(&dir, &["--no-retry", "export", "people"])).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(server.count("GET /rest/people"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_ends_quietly_when_the_reader_goes_away() {
     let sandbox = sandbox(Seed::Empty, None).await;
     let client = client(&sandbox);

@@ -807,7 +807,8 @@ async fn send_batch(job: &Job, batch: Batch) -> anyhow::Result<()> {
             Err(error) => error,
         };
         let Some(reason) = remote::refusal(&error) else {
-            if !remote::worth_repeating(&error) || group.failures >= MAX_UNKNOWN_OUTCOMES {
+            let repeats = remote::may_repeat(&job.client) && group.failures < MAX_UNKNOWN_OUTCOMES;
+            if !remote::worth_repeating(&error) || !repeats {
                 return Err(error.into());
             }
             tracing::debug!(

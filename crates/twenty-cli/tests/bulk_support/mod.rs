@@ -52,8 +52,28 @@ pub struct Counted {
     seen: Arc<Mutex<Vec<String>>>,
 }
 
+/// Answers a request in the sandbox's place: given `METHOD /path?query`,
+/// a status and a JSON body, or `None` to let the sandbox answer.
+pub type Answer = dyn Fn(&str) -> Option<(u16, String)> + Send + Sync;
+
+/// Twenty's error body for `status` with one message.
+pub fn error_body(status: u16, error: &str, message: &str) -> String {
+    serde_json::json!({"statusCode": status, "error": error, "messages": [message]}).to_string()
+}
+
 impl Counted {
     pub async fn start(seed: Seed, faults: Option<&str>) -> Counted {
+        Counted::answering(seed, faults, |_| None).await
+    }
+
+    /// A counted sandbox where `answer` may answer any request first;
+    /// requests it answers are counted too.
+    pub async fn answering(
+        seed: Seed,
+        faults: Option<&str>,
+        answer: impl Fn(&str) -> Option<(u16, String)> + Send + Sync + 'static,
+    ) -> Counted {
+        let answer: Arc<Answer> = Arc::new(answer);
         let mut config = SandboxConfig::new(catalog());
         config.seed = seed;
         config.faults = faults.map(|f| f.parse::<FaultSpec>().expect("valid fault spec"));
@@ -67,9 +87,16 @@ impl Counted {
         let app = router(state).layer(axum::middleware::from_fn(
             move |request: axum::extract::Request, next: axum::middleware::Next| {
                 let log = Arc::clone(&log);
+                let answer = Arc::clone(&answer);
                 async move {
                     let line = format!("{} {}", request.method(), request.uri().path());
                     log.lock().expect("log").push(line);
+                    let full = format!("{} {}", request.method(), request.uri());
+                    if let Some((status, body)) = answer(&full) {
+                        let status = axum::http::StatusCode::from_u16(status).expect("status");
+                        let json = [(axum::http::header::CONTENT_TYPE, "application/json")];
+                        return axum::response::IntoResponse::into_response((status, json, body));
+                    }
                     next.run(request).await
                 }
             },
