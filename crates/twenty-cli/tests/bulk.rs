@@ -41,6 +41,7 @@ fn export_args(output: &Path, format: FileFormat) -> ExportArgs {
         output_file: Some(output.to_owned()),
         depth: None,
         page_size: None,
+        interruptible: false,
     }
 }
 

@@ -756,6 +756,86 @@ async fn no_retry_sends_each_bulk_request_once() {
     assert_eq!(server.count("GET /rest/people"), 1);
 }
 
+/// The names in `dir`, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_that_fails_or_stops_leaves_the_file_it_would_replace() {
+    // Page size 1, and every page after the first refused.
+    let server = Counted::answering(Seed::Demo, None, |request| {
+        let refused = error_body(400, "BadRequestException", "page two is refused");
+        request.contains("starting_after").then_some((400, refused))
+    })
+    .await;
+    let home = scratch("export-home");
+    let dir = scratch("export-staged");
+    let keep = dir.join("keep.csv");
+    std::fs::write(&keep, "existing\n").unwrap();
+    let keep_arg = keep.to_str().unwrap();
+    let fresh = dir.join("new.csv");
+    let nowhere = |args: &[&str]| command("http://127.0.0.1:1", "key", &home, args);
+
+    // The first page cannot be fetched: the header used to be written by
+    // then, in place of what the file held.
+    for out_file in [keep_arg, fresh.to_str().unwrap()] {
+        let out = run(nowhere(&["--no-retry", "export", "people", "-o", out_file])).await;
+        assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    }
+    assert_eq!(std::fs::read_to_string(&keep).unwrap(), "existing\n");
+    assert_eq!(listing(&dir), ["keep.csv"], "no new file, no staged one");
+
+    // A page fails after the first was written.
+    let args = ["export", "people", "--page-size", "1", "-o", keep_arg];
+    let out = run(server.twenty(&home, &args)).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(server.count("GET /rest/people") >= 2);
+    assert_eq!(std::fs::read_to_string(&keep).unwrap(), "existing\n");
+    assert_eq!(listing(&dir), ["keep.csv"]);
+
+    // Stopped with Ctrl-C while waiting for a server that never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let child = command(&url, "key", &home, &["export", "people", "-o", keep_arg])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("twenty starts");
+    // Accepted means the first request is on its way, which the export
+    // sends only after its Ctrl-C handler is in place.
+    let held = tokio::task::spawn_blocking(move || silent.accept().unwrap())
+        .await
+        .unwrap();
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    drop(held);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("keep.csv` was left as it was"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&keep).unwrap(), "existing\n");
+    assert_eq!(listing(&dir), ["keep.csv"]);
+
+    // A finished export replaces the file, and only then.
+    let out = run(server.twenty(&home, &["export", "people", "-o", keep_arg])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(&keep).unwrap();
+    let demo = all(&server.client(), object(&catalog(), "people")).await;
+    assert_eq!(written.lines().count(), demo.len() + 1, "{written}");
+    assert!(written.starts_with("name.firstName,"), "{written}");
+    assert_eq!(listing(&dir), ["keep.csv"]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_ends_quietly_when_the_reader_goes_away() {
     let sandbox = sandbox(Seed::Empty, None).await;

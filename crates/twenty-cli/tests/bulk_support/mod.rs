@@ -155,7 +155,8 @@ pub fn twenty(sandbox: &Sandbox, home: &Path, args: &[&str]) -> Command {
     command(&sandbox.url(), sandbox.api_key(), home, args)
 }
 
-fn command(url: &str, key: &str, home: &Path, args: &[&str]) -> Command {
+/// `twenty args...` against whatever is at `url`, as [`twenty`] does.
+pub fn command(url: &str, key: &str, home: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_twenty"));
     cmd.args(args)
         .env("TWENTY_API_URL", url)
