@@ -5,8 +5,10 @@
 
 mod bulk_support;
 
+use std::collections::VecDeque;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bulk_support::*;
@@ -132,6 +134,103 @@ async fn the_binary_refuses_a_second_run_over_a_journal() {
     );
     assert!(!Path::new(&journal).exists());
     sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_stopped_by_an_error_says_how_to_finish_and_resume_does() {
+    // What the server answers to each create many, in turn, before it
+    // lets the sandbox answer again.
+    let queue: Arc<Mutex<VecDeque<(u16, String)>>> = Arc::default();
+    let answers = Arc::clone(&queue);
+    let server = Counted::answering(Seed::Empty, None, move |request| {
+        if !request.starts_with("POST /rest/batch/people") {
+            return None;
+        }
+        answers
+            .lock()
+            .unwrap()
+            .pop_front()
+            .filter(|(status, _)| *status != 0)
+    })
+    .await;
+    let created = (0, String::new());
+    let auth = (401, error_body(401, "UNAUTHENTICATED", "Token invalid."));
+    let limited = (429, error_body(429, "TooManyRequests", "Limit reached"));
+    let garbled = (201, r#"{"data":{}}"#.to_owned());
+    let cases = [
+        ("network", vec![], 4, "0 of 100", "network error: POST"),
+        (
+            "auth",
+            vec![created.clone(), auth],
+            3,
+            "60 of 100",
+            "Token invalid.",
+        ),
+        (
+            "rate",
+            vec![created.clone(), limited],
+            5,
+            "60 of 100",
+            "rate limited: POST",
+        ),
+        (
+            "other",
+            vec![created, garbled],
+            1,
+            "60 of 100",
+            "createPeople",
+        ),
+    ];
+    let home = scratch("stopped-home");
+    let dir = scratch("stopped");
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+
+    for (case, answers, code, done, cause) in cases {
+        let file = dir.join(format!("{case}.csv"));
+        let rows = people_csv(100, &[]).replace("@bulk.test", &format!("@{case}.test"));
+        std::fs::write(&file, rows).unwrap();
+        let journal = twenty_cli::bulk::journal::path_for(&file);
+        *queue.lock().unwrap() = answers.into();
+        let args = [
+            "--no-retry",
+            "import",
+            "people",
+            file.to_str().unwrap(),
+            "--concurrency",
+            "1",
+        ];
+        let cmd = if case == "network" {
+            command("http://127.0.0.1:1", "key", &home, &args)
+        } else {
+            server.twenty(&home, &args)
+        };
+        let out = run(cmd).await;
+
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{case}: {stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "{case}: {stderr}");
+        let kept = format!(
+            "error: import stopped with {done} rows done, its journal `{}` kept: ",
+            journal.display()
+        );
+        assert!(lines[0].starts_with(&kept), "{case}: {stderr}");
+        assert!(lines[0].contains(cause), "{case}: {stderr}");
+        assert!(
+            lines[1].starts_with("hint: ")
+                && lines[1].ends_with("run the same command with --resume to finish it"),
+            "{case}: {stderr}"
+        );
+        assert!(journal.exists(), "{case}");
+
+        let out = run(server.twenty(&home, &[&args[1..], &["--resume"]].concat())).await;
+        assert_eq!(out.status.code(), Some(0), "{case}: {}", text(&out.stderr));
+        assert!(!journal.exists(), "{case}");
+    }
+    let emails = tally(&all(&server.client(), people).await, "/emails/primaryEmail");
+    assert_eq!(emails.len(), 400);
+    assert!(emails.values().all(|n| *n == 1), "every row once");
 }
 
 /// A small xorshift generator: the kill delays vary but a failing seed can

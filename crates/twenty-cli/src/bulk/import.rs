@@ -139,9 +139,11 @@ impl Job {
 /// updated, [`EXIT_SOME_REJECTED`] when some were rejected (they are in the
 /// reject file), [`EXIT_INVALID_INPUT`] when the file cannot be read or
 /// used or no row could be sent, [`EXIT_INTERRUPTED`] after Ctrl-C (with
-/// `args.interruptible`). Fails with the client's error when the server
-/// cannot be reached or refuses the key; the journal then lets `--resume`
-/// finish the job.
+/// `args.interruptible`). A job that stops on an error once its journal
+/// is open (the server cannot be reached, refuses the key, keeps rate
+/// limiting; a file cannot be written) keeps the journal, says so and how
+/// `--resume` finishes it, and returns the error's exit code. Fails only
+/// when the journal itself cannot be opened.
 pub async fn import(
     client: &Client,
     catalog: &Catalog,
@@ -331,6 +333,7 @@ pub async fn import(
         }))
     });
     let done = || settled_before + checked_out + job.settled.load(Ordering::Relaxed);
+    let total = rows.len();
     let interrupted = |rejects: &[Reject]| -> anyhow::Result<i32> {
         job.progress.finish_and_clear();
         write_rejects(&reject_path, rejects, &by_line)?;
@@ -344,111 +347,142 @@ pub async fn import(
         Ok(EXIT_INTERRUPTED)
     };
 
-    // With --update-by, rows whose key matches a record become updates.
-    let mut to_create = fresh;
-    let mut updated = 0usize;
-    if let Some(path) = &update_by {
-        let Some(matched) = match_existing(&job, path, to_create).await? else {
-            return interrupted(&rejects);
-        };
-        to_create = matched.creates;
-        job.settle(matched.rejects.len());
-        rejects.extend(matched.rejects);
-        let (done, refused) = run_updates(&job, matched.updates, args.concurrency).await?;
-        updated = done;
-        rejects.extend(refused);
-        if job.was_interrupted() {
+    // From here on the journal holds the job, so however the job stops,
+    // the user learns that it did and how to finish it.
+    let ran: anyhow::Result<i32> = async {
+        // With --update-by, rows whose key matches a record become updates.
+        let mut to_create = fresh;
+        let mut updated = 0usize;
+        if let Some(path) = &update_by {
+            let Some(matched) = match_existing(&job, path, to_create).await? else {
+                return interrupted(&rejects);
+            };
+            to_create = matched.creates;
+            job.settle(matched.rejects.len());
+            rejects.extend(matched.rejects);
+            let (done, refused) = run_updates(&job, matched.updates, args.concurrency).await?;
+            updated = done;
+            rejects.extend(refused);
+            if job.was_interrupted() {
+                return interrupted(&rejects);
+            }
+        }
+
+        // `--update-by id` has just looked every row's own id up.
+        let ids_checked = update_by.as_deref() == Some("id");
+        for chunk in to_create.chunks(batch_size as usize) {
+            let items = chunk
+                .iter()
+                .filter_map(|r| {
+                    let body = r.body.as_ref().ok()?;
+                    Some(match own_id(body) {
+                        Some(id) => item(r.line, &id, body, !ids_checked),
+                        None => item(r.line, &uuid::Uuid::new_v4().to_string(), body, false),
+                    })
+                })
+                .collect();
+            batches.push(Batch {
+                number: next_number,
+                items,
+                resumed: false,
+            });
+            next_number += 1;
+        }
+
+        // Send, several batches at a time.
+        let result = run_batches(&job, batches, args.concurrency).await;
+        let outcome = job.take_outcome();
+        created += outcome.created.len();
+        rejects.extend(outcome.rejected.into_iter().map(|r| Reject {
+            row: r.row,
+            reason: r.reason,
+        }));
+        result?;
+        // A Ctrl-C after the last batch settled interrupted nothing.
+        if job.was_interrupted() && done() < rows.len() {
             return interrupted(&rejects);
         }
-    }
-
-    // `--update-by id` has just looked every row's own id up.
-    let ids_checked = update_by.as_deref() == Some("id");
-    for chunk in to_create.chunks(batch_size as usize) {
-        let items = chunk
-            .iter()
-            .filter_map(|r| {
-                let body = r.body.as_ref().ok()?;
-                Some(match own_id(body) {
-                    Some(id) => item(r.line, &id, body, !ids_checked),
-                    None => item(r.line, &uuid::Uuid::new_v4().to_string(), body, false),
-                })
-            })
-            .collect();
-        batches.push(Batch {
-            number: next_number,
-            items,
-            resumed: false,
-        });
-        next_number += 1;
-    }
-
-    // Send, several batches at a time.
-    let result = run_batches(&job, batches, args.concurrency).await;
-    let outcome = job.take_outcome();
-    created += outcome.created.len();
-    rejects.extend(outcome.rejected.into_iter().map(|r| Reject {
-        row: r.row,
-        reason: r.reason,
-    }));
-    if let Err(e) = result {
         job.progress.finish_and_clear();
-        write_rejects(&reject_path, &rejects, &by_line)?;
-        return Err(e.context(format!(
-            "import stopped; run the same command with --resume to finish it \
-             (journal `{}`)",
-            journal_path.display()
-        )));
-    }
-    // A Ctrl-C after the last batch settled interrupted nothing.
-    if job.was_interrupted() && done() < rows.len() {
-        return interrupted(&rejects);
-    }
-    job.progress.finish_and_clear();
 
-    // Report; the journal has served its purpose once every batch is settled.
-    write_rejects(&reject_path, &rejects, &by_line)?;
-    if let Some(journal) = &job.journal {
-        journal.finish()?;
-    }
-    let mut summary = format!("{created} {} created", object.plural);
-    if update_by.is_some() {
-        summary.push_str(&format!(", {updated} updated"));
-    }
-    summary.push_str(&format!(
-        ", {} rejected{}",
-        rejects.len(),
-        see(&reject_path, rejects.len())
-    ));
-    eprintln!("{summary}");
-    let existed = rejects
-        .iter()
-        .filter(|r| r.reason.ends_with(UPDATE_BY_ID))
-        .count();
-    if existed > 0 {
-        // Rows without an id were created with new ids, so only a file
-        // where every row names its record can be sent again whole.
-        let again = if valid
+        // Report; the journal has served its purpose once every batch is settled.
+        write_rejects(&reject_path, &rejects, &by_line)?;
+        if let Some(journal) = &job.journal {
+            journal.finish()?;
+        }
+        let mut summary = format!("{created} {} created", object.plural);
+        if update_by.is_some() {
+            summary.push_str(&format!(", {updated} updated"));
+        }
+        summary.push_str(&format!(
+            ", {} rejected{}",
+            rejects.len(),
+            see(&reject_path, rejects.len())
+        ));
+        eprintln!("{summary}");
+        let existed = rejects
             .iter()
-            .all(|r| r.body.as_ref().ok().and_then(own_id).is_some())
-        {
-            "run the same command with --update-by id".to_owned()
-        } else {
-            format!(
-                "import those rows again with --update-by id (they are in {})",
-                reject_path.display()
-            )
-        };
-        eprintln!(
-            "hint: {existed} {} records that already exist; to update them, {again}",
-            if existed == 1 {
-                "row names"
+            .filter(|r| r.reason.ends_with(UPDATE_BY_ID))
+            .count();
+        if existed > 0 {
+            // Rows without an id were created with new ids, so only a file
+            // where every row names its record can be sent again whole.
+            let again = if valid
+                .iter()
+                .all(|r| r.body.as_ref().ok().and_then(own_id).is_some())
+            {
+                "run the same command with --update-by id".to_owned()
             } else {
-                "rows name"
-            },
-        );
+                format!(
+                    "import those rows again with --update-by id (they are in {})",
+                    reject_path.display()
+                )
+            };
+            eprintln!(
+                "hint: {existed} {} records that already exist; to update them, {again}",
+                if existed == 1 {
+                    "row names"
+                } else {
+                    "rows name"
+                },
+            );
+        }
+        Ok(exit_code(created + updated, rejects.len()))
     }
-    Ok(exit_code(created + updated, rejects.len()))
+    .await;
+    match ran {
+        Ok(code) => Ok(code),
+        Err(error) => {
+            job.progress.finish_and_clear();
+            if let Err(e) = write_rejects(&reject_path, &rejects, &by_line) {
+                eprintln!("warning: {}", crate::chain_text(e.chain()));
+            }
+            Ok(stopped(&error, done(), total, &journal_path))
+        }
+    }
+}
+
+/// Reports a job that stopped on `error` with its journal kept, and
+/// returns the exit code the error calls for: the client's for a failed
+/// request (4 network, 3 key refused, 5 rate limited), 1 otherwise.
+fn stopped(error: &anyhow::Error, done: usize, total: usize, journal: &Path) -> i32 {
+    let api = error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<twenty_client::Error>());
+    let (code, cause, hint) = match api {
+        // The client's message is whole; its causes would repeat it.
+        Some(api) => (api.exit_code(), api.to_string(), crate::hint_for(api)),
+        None => (1, crate::chain_text(error.chain()), None),
+    };
+    eprintln!(
+        "error: import stopped with {done} of {total} rows done, its journal `{}` kept: {cause}",
+        journal.display()
+    );
+    let finish = "run the same command with --resume to finish it";
+    match hint {
+        Some(hint) => eprintln!("hint: {hint}; then {finish}"),
+        None => eprintln!("hint: {finish}"),
+    }
+    code
 }
 
 /// Stops the Ctrl-C watcher when the import returns, however it returns.
