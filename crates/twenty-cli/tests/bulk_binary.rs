@@ -95,6 +95,49 @@ async fn the_binary_imports_reports_rejects_and_exports() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn summaries_count_records_in_words() {
+    let sandbox = sandbox(Seed::Empty, None).await;
+    let dir = scratch("words");
+    let one = dir.join("one.csv");
+    let three = dir.join("three.csv");
+    std::fs::write(&one, "name,status\nSolo,RUNNING\n").unwrap();
+    std::fs::write(&three, "name,status\nA,RUNNING\nB,FAILED\nC,COMPLETED\n").unwrap();
+    let exported = dir.join("runs.csv");
+    let exported = exported.to_str().unwrap();
+    let runs: [(&[&str], &str); 4] = [
+        (
+            &["import", "workflow-runs", one.to_str().unwrap()],
+            "1 workflow run created, 0 rejected\n",
+        ),
+        (
+            &["import", "workflow-runs", three.to_str().unwrap()],
+            "3 workflow runs created, 0 rejected\n",
+        ),
+        (
+            &["export", "workflow-runs", "-o", exported],
+            &format!("exported 4 workflow runs to `{exported}`\n"),
+        ),
+        (
+            &[
+                "export",
+                "workflow-runs",
+                "--filter",
+                "name[eq]:\"Solo\"",
+                "-o",
+                exported,
+            ],
+            &format!("exported 1 workflow run to `{exported}`\n"),
+        ),
+    ];
+    for (args, expected) in runs {
+        let out = run(twenty(&sandbox, &dir, args)).await;
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert_eq!(text(&out.stderr), expected, "{args:?}");
+    }
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_refuses_a_second_run_over_a_journal() {
     let sandbox = sandbox(Seed::Empty, None).await;
     let dir = scratch("binary-journal");
@@ -746,7 +789,7 @@ async fn an_edited_export_imported_again_is_refused_with_the_fix() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
-        stderr.contains("0 people created, 1 updated, 0 rejected"),
+        stderr.contains("0 people created, 1 person updated, 0 rejected"),
         "{stderr}"
     );
     let records = all(&client, people).await;

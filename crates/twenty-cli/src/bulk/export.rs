@@ -18,8 +18,9 @@ use twenty_core::{Catalog, Object, OperationKind, values};
 
 use super::remote::Pages;
 use super::rows::FileFormat;
-use super::{EXIT_ALL_DONE, EXIT_INTERRUPTED, EXIT_INVALID_INPUT, ExportArgs, refuse};
+use super::{EXIT_ALL_DONE, EXIT_INTERRUPTED, EXIT_INVALID_INPUT, ExportArgs, records, refuse};
 use crate::UsageError;
+use crate::commands::human;
 use crate::inputs::{self, Inputs};
 
 /// Writes every record of `object` matching `args.filter` to
@@ -96,7 +97,8 @@ pub async fn export(
         || "standard output".to_owned(),
         |p| format!("`{}`", p.display()),
     );
-    eprintln!("exported {count} {} to {target}", object.plural);
+    let count = usize::try_from(count).unwrap_or(usize::MAX);
+    eprintln!("exported {} to {target}", records(count, object));
     Ok(EXIT_ALL_DONE)
 }
 
@@ -286,7 +288,7 @@ fn checked_query(
         return Err(UsageError::new(
             format!(
                 "this server cannot list {}, so they cannot be exported",
-                object.plural
+                human(&object.plural)
             ),
             None,
         ));
@@ -313,7 +315,7 @@ fn checked_query(
             return Err(UsageError::new(
                 format!(
                     "{flag} cannot be used: this server's list of {} takes no `{name}`",
-                    object.plural
+                    human(&object.plural)
                 ),
                 None,
             ));

@@ -33,7 +33,8 @@ use super::journal::{self, Header, Journal, JournalError, Outcome, Rejection};
 use super::remote::{self, Pages};
 use super::rows::{self, FileFormat, Row};
 use super::{
-    EXIT_ALL_DONE, EXIT_INTERRUPTED, EXIT_INVALID_INPUT, EXIT_SOME_REJECTED, ImportArgs, refuse,
+    EXIT_ALL_DONE, EXIT_INTERRUPTED, EXIT_INVALID_INPUT, EXIT_SOME_REJECTED, ImportArgs, records,
+    refuse,
 };
 use crate::UsageError;
 
@@ -409,9 +410,9 @@ pub async fn import(
         if let Some(journal) = &job.journal {
             journal.finish()?;
         }
-        let mut summary = format!("{created} {} created", object.plural);
+        let mut summary = format!("{} created", records(created, object));
         if update_by.is_some() {
-            summary.push_str(&format!(", {updated} updated"));
+            summary.push_str(&format!(", {} updated", records(updated, object)));
         }
         summary.push_str(&format!(
             ", {} rejected{}",
@@ -1030,10 +1031,9 @@ async fn match_existing<'a>(
             Some(ids) => matched.rejects.push(Reject {
                 row: row.line,
                 reason: format!(
-                    "{} {} have {path} `{value}`, so the row does not say which to update and \
-                     none was; update by a field whose values are unique, such as id",
-                    ids.len(),
-                    crate::commands::human(&job.object.plural),
+                    "{} have {path} `{value}`, so the row does not say which to update and none \
+                     was; update by a field whose values are unique, such as id",
+                    records(ids.len(), &job.object),
                 ),
             }),
         }

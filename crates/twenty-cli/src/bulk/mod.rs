@@ -34,6 +34,17 @@ pub const EXIT_INVALID_INPUT: i32 = 2;
 /// 128 + SIGINT, as shells report a process that SIGINT ended.
 pub const EXIT_INTERRUPTED: i32 = 130;
 
+/// A count of `object`'s records in words, singular or plural as the
+/// catalog names them: `1 person`, `3 workflow runs`.
+fn records(count: usize, object: &twenty_core::Object) -> String {
+    let name = if count == 1 {
+        &object.singular
+    } else {
+        &object.plural
+    };
+    format!("{count} {}", crate::commands::human(name))
+}
+
 /// Prints a refusal of what the user typed the way every command does,
 /// and returns [`EXIT_INVALID_INPUT`].
 fn refuse(usage: &crate::UsageError) -> i32 {

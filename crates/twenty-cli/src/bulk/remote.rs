@@ -46,8 +46,8 @@ pub async fn create_many(
             url: None,
             status: Some(response.status),
             reason: format!(
-                "a create many of {count} {} did not return {count} records",
-                object.plural
+                "a create many of {} did not return {count} records",
+                super::records(count, object)
             ),
             body: String::new(),
         }),
@@ -145,7 +145,7 @@ impl Pages {
                     status: None,
                     reason: format!(
                         "`pageInfo.hasNextPage` is true without a new `endCursor` for {}",
-                        self.object.plural
+                        crate::commands::human(&self.object.plural)
                     ),
                     body: String::new(),
                 });

@@ -520,7 +520,7 @@ fn resolve(object: &Object, column: &str) -> Result<Target, String> {
 fn unknown(object: &Object, column: &str, head: &str) -> String {
     let mut message = format!(
         "unknown column `{column}`: {} has no field `{head}`",
-        object.singular
+        crate::commands::human(&object.singular)
     );
     if let Some(near) = object.suggest_field(&names::camel(head)) {
         message.push_str(&format!(" (did you mean `{near}`?)"));
