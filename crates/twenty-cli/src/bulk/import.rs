@@ -410,44 +410,9 @@ pub async fn import(
         if let Some(journal) = &job.journal {
             journal.finish()?;
         }
-        let mut summary = format!("{} created", records(created, object));
-        if update_by.is_some() {
-            summary.push_str(&format!(", {} updated", records(updated, object)));
-        }
-        summary.push_str(&format!(
-            ", {} rejected{}",
-            rejects.len(),
-            see(&reject_path, rejects.len())
-        ));
-        eprintln!("{summary}");
-        let existed = rejects
-            .iter()
-            .filter(|r| r.reason.ends_with(UPDATE_BY_ID))
-            .count();
-        if existed > 0 {
-            // Rows without an id were created with new ids, so only a file
-            // where every row names its record can be sent again whole.
-            let again = if valid
-                .iter()
-                .all(|r| r.body.as_ref().ok().and_then(own_id).is_some())
-            {
-                "run the same command with --update-by id".to_owned()
-            } else {
-                format!(
-                    "import those rows again with --update-by id (they are in {})",
-                    reject_path.display()
-                )
-            };
-            eprintln!(
-                "hint: {existed} {} records that already exist; to update them, {again}",
-                if existed == 1 {
-                    "row names"
-                } else {
-                    "rows name"
-                },
-            );
-        }
-        Ok(exit_code(created + updated, rejects.len()))
+        let updated = update_by.is_some().then_some(updated);
+        summarize(object, created, updated, &rejects, &reject_path, &valid);
+        Ok(exit_code(created + updated.unwrap_or(0), rejects.len()))
     }
     .await;
     match ran {
@@ -460,6 +425,56 @@ pub async fn import(
             Ok(stopped(&error, done(), total, &journal_path))
         }
     }
+}
+
+/// Prints what a finished job did; `updated` is `None` without
+/// `--update-by`. Rows rejected because they name existing records get a
+/// hint with the fix.
+fn summarize(
+    object: &Object,
+    created: usize,
+    updated: Option<usize>,
+    rejects: &[Reject],
+    reject_path: &Path,
+    valid: &[&Row],
+) {
+    let mut summary = format!("{} created", records(created, object));
+    if let Some(updated) = updated {
+        summary.push_str(&format!(", {} updated", records(updated, object)));
+    }
+    summary.push_str(&format!(
+        ", {} rejected{}",
+        rejects.len(),
+        see(reject_path, rejects.len())
+    ));
+    eprintln!("{summary}");
+
+    let existed = rejects
+        .iter()
+        .filter(|r| r.reason.ends_with(UPDATE_BY_ID))
+        .count();
+    if existed == 0 {
+        return;
+    }
+    // Rows without an id were created with new ids, so only a file where
+    // every row names its record can be sent again whole.
+    let again = if valid
+        .iter()
+        .all(|r| r.body.as_ref().ok().and_then(own_id).is_some())
+    {
+        "run the same command with --update-by id".to_owned()
+    } else {
+        format!(
+            "import those rows again with --update-by id (they are in {})",
+            reject_path.display()
+        )
+    };
+    let names = if existed == 1 {
+        "row names"
+    } else {
+        "rows name"
+    };
+    eprintln!("hint: {existed} {names} records that already exist; to update them, {again}");
 }
 
 /// Reports a job that stopped on `error` with its journal kept, and
