@@ -97,7 +97,6 @@ pub async fn export(
         || "standard output".to_owned(),
         |p| format!("`{}`", p.display()),
     );
-    let count = usize::try_from(count).unwrap_or(usize::MAX);
     eprintln!("exported {} to {target}", records(count, object));
     Ok(EXIT_ALL_DONE)
 }
@@ -119,7 +118,7 @@ async fn write_all(
     query: &Query,
     page_size: u32,
     sink: Box<dyn Write>,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<usize> {
     let mut out = match format {
         FileFormat::Csv => {
             let columns = values::columns(object);
@@ -140,14 +139,14 @@ async fn write_all(
         query.depth,
         page_size,
     );
-    let mut count = 0u64;
+    let mut count = 0;
     out.header().context("failed to write the export")?;
     while let Some(records) = pages.next_page(client).await? {
         records
             .iter()
             .try_for_each(|r| out.record(object, r))
             .context("failed to write the export")?;
-        count += records.len() as u64;
+        count += records.len();
     }
     out.flush().context("failed to write the export")?;
     Ok(count)
