@@ -120,7 +120,9 @@ pub fn report(error: &anyhow::Error) -> i32 {
 /// A cause whose text the line already ends with is left out: some errors
 /// from outside this workspace put their source into their own message as
 /// well, and the user should read each cause once.
-fn chain_text<'a>(chain: impl Iterator<Item = &'a (dyn std::error::Error + 'static)>) -> String {
+pub(crate) fn chain_text<'a>(
+    chain: impl Iterator<Item = &'a (dyn std::error::Error + 'static)>,
+) -> String {
     let mut line = String::new();
     for cause in chain {
         let text = match cause.downcast_ref::<std::io::Error>() {

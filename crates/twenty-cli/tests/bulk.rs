@@ -41,6 +41,7 @@ fn export_args(output: &Path, format: FileFormat) -> ExportArgs {
         output_file: Some(output.to_owned()),
         depth: None,
         page_size: None,
+        interruptible: false,
     }
 }
 
@@ -232,6 +233,73 @@ async fn rejects_name_the_line_in_files_with_crlf_endings_and_quoted_breaks() {
         .collect();
     titles.sort();
     assert_eq!(titles, ["fine", "two\r\nlines, \"quoted\""]);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_row_with_more_or_fewer_cells_than_the_header_is_kept_for_a_retry() {
+    let sandbox = sandbox(Seed::Empty, None).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let tasks = object(&catalog, "tasks");
+    let dir = scratch("ragged");
+    let file = dir.join("tasks.csv");
+    let text = "title,status\nshort\n\"long, quoted\",TODO,extra\nfine,TODO\n";
+    std::fs::write(&file, text).unwrap();
+
+    let code = run_import(&client, &catalog, tasks, &import_args(&file)).await;
+
+    assert_eq!(code, 1);
+    let rejects = rejects(&reject_path(&file));
+    let found: Vec<(u64, &str, &Value)> = rejects
+        .iter()
+        .map(|r| {
+            let reason = r["reason"].as_str().unwrap();
+            (r["row"].as_u64().unwrap(), reason, &r["input"])
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (2, "the row has 1 cell, the header has 2", &json!(["short"])),
+            (
+                3,
+                "the row has 3 cells, the header has 2",
+                &json!(["long, quoted", "TODO", "extra"])
+            ),
+        ]
+    );
+
+    // The README's retry: the header, then each reject's cells as a CSV
+    // line (`jq -r '[.input[]] | @csv'`), here fixed on the way.
+    let mut again = csv::Writer::from_path(dir.join("again.csv")).unwrap();
+    again.write_record(["title", "status"]).unwrap();
+    for reject in &rejects {
+        let mut cells: Vec<&str> = reject["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        cells.resize(2, "TODO");
+        again.write_record(cells).unwrap();
+    }
+    again.flush().unwrap();
+    let code = run_import(
+        &client,
+        &catalog,
+        tasks,
+        &import_args(&dir.join("again.csv")),
+    )
+    .await;
+    assert_eq!(code, 0);
+    let mut titles: Vec<String> = all(&client, tasks)
+        .await
+        .iter()
+        .map(|r| r["title"].as_str().unwrap().to_owned())
+        .collect();
+    titles.sort();
+    assert_eq!(titles, ["fine", "long, quoted", "short"]);
     sandbox.shutdown().await;
 }
 
@@ -617,6 +685,71 @@ async fn update_by_updates_matching_records_instead_of_duplicating() {
             );
         }
     }
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn update_by_rejects_a_row_whose_value_names_several_records_or_repeats() {
+    let sandbox = sandbox(Seed::Empty, None).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    for city in ["Rome", "Rome", "Rome", "Oslo"] {
+        let record = json!({"city": city, "jobTitle": "Before"});
+        client.create_one(people, record, None).await.unwrap();
+    }
+    let dir = scratch("update-by-ambiguous");
+    let file = dir.join("people.csv");
+    let text = "city,jobTitle\nRome,After\nOslo,After\nParis,After\nOslo,Again\nParis,Again\n";
+    std::fs::write(&file, text).unwrap();
+    let mut args = import_args(&file);
+    args.update_by = Some("city".into());
+
+    let code = run_import(&client, &catalog, people, &args).await;
+
+    assert_eq!(code, 1, "Oslo updated, Paris created, three rows rejected");
+    let records = all(&client, people).await;
+    let titles = |city: &str| -> Vec<String> {
+        let mut titles: Vec<String> = records
+            .iter()
+            .filter(|r| r["city"] == city)
+            .map(|r| r["jobTitle"].as_str().unwrap().to_owned())
+            .collect();
+        titles.sort();
+        titles
+    };
+    assert_eq!(
+        titles("Rome"),
+        ["Before", "Before", "Before"],
+        "none guessed"
+    );
+    assert_eq!(titles("Oslo"), ["After"]);
+    assert_eq!(titles("Paris"), ["After"], "created once");
+    assert_eq!(records.len(), 5);
+
+    let rejects = rejects(&reject_path(&file));
+    let rows: Vec<u64> = rejects.iter().map(|r| r["row"].as_u64().unwrap()).collect();
+    assert_eq!(rows, [2, 5, 6]);
+    let reason = |i: usize| rejects[i]["reason"].as_str().unwrap().to_owned();
+    assert!(
+        reason(0).starts_with("3 people have city `Rome`") && reason(0).contains("none was"),
+        "{}",
+        reason(0)
+    );
+    assert!(
+        reason(1).starts_with("row 3 has the same city `Oslo`"),
+        "{}",
+        reason(1)
+    );
+    assert!(
+        reason(2).starts_with("row 4 has the same city `Paris`"),
+        "{}",
+        reason(2)
+    );
+    assert_eq!(
+        rejects[0]["input"],
+        json!({"city": "Rome", "jobTitle": "After"})
+    );
     sandbox.shutdown().await;
 }
 

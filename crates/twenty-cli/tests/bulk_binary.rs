@@ -5,8 +5,10 @@
 
 mod bulk_support;
 
+use std::collections::VecDeque;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bulk_support::*;
@@ -93,6 +95,49 @@ async fn the_binary_imports_reports_rejects_and_exports() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn summaries_count_records_in_words() {
+    let sandbox = sandbox(Seed::Empty, None).await;
+    let dir = scratch("words");
+    let one = dir.join("one.csv");
+    let three = dir.join("three.csv");
+    std::fs::write(&one, "name,status\nSolo,RUNNING\n").unwrap();
+    std::fs::write(&three, "name,status\nA,RUNNING\nB,FAILED\nC,COMPLETED\n").unwrap();
+    let exported = dir.join("runs.csv");
+    let exported = exported.to_str().unwrap();
+    let runs: [(&[&str], &str); 4] = [
+        (
+            &["import", "workflow-runs", one.to_str().unwrap()],
+            "1 workflow run created, 0 rejected\n",
+        ),
+        (
+            &["import", "workflow-runs", three.to_str().unwrap()],
+            "3 workflow runs created, 0 rejected\n",
+        ),
+        (
+            &["export", "workflow-runs", "-o", exported],
+            &format!("exported 4 workflow runs to `{exported}`\n"),
+        ),
+        (
+            &[
+                "export",
+                "workflow-runs",
+                "--filter",
+                "name[eq]:\"Solo\"",
+                "-o",
+                exported,
+            ],
+            &format!("exported 1 workflow run to `{exported}`\n"),
+        ),
+    ];
+    for (args, expected) in runs {
+        let out = run(twenty(&sandbox, &dir, args)).await;
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert_eq!(text(&out.stderr), expected, "{args:?}");
+    }
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_refuses_a_second_run_over_a_journal() {
     let sandbox = sandbox(Seed::Empty, None).await;
     let dir = scratch("binary-journal");
@@ -132,6 +177,103 @@ async fn the_binary_refuses_a_second_run_over_a_journal() {
     );
     assert!(!Path::new(&journal).exists());
     sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_stopped_by_an_error_says_how_to_finish_and_resume_does() {
+    // What the server answers to each create many, in turn, before it
+    // lets the sandbox answer again.
+    let queue: Arc<Mutex<VecDeque<(u16, String)>>> = Arc::default();
+    let answers = Arc::clone(&queue);
+    let server = Counted::answering(Seed::Empty, None, move |request| {
+        if !request.starts_with("POST /rest/batch/people") {
+            return None;
+        }
+        answers
+            .lock()
+            .unwrap()
+            .pop_front()
+            .filter(|(status, _)| *status != 0)
+    })
+    .await;
+    let created = (0, String::new());
+    let auth = (401, error_body(401, "UNAUTHENTICATED", "Token invalid."));
+    let limited = (429, error_body(429, "TooManyRequests", "Limit reached"));
+    let garbled = (201, r#"{"data":{}}"#.to_owned());
+    let cases = [
+        ("network", vec![], 4, "0 of 100", "network error: POST"),
+        (
+            "auth",
+            vec![created.clone(), auth],
+            3,
+            "60 of 100",
+            "Token invalid.",
+        ),
+        (
+            "rate",
+            vec![created.clone(), limited],
+            5,
+            "60 of 100",
+            "rate limited: POST",
+        ),
+        (
+            "other",
+            vec![created, garbled],
+            1,
+            "60 of 100",
+            "createPeople",
+        ),
+    ];
+    let home = scratch("stopped-home");
+    let dir = scratch("stopped");
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+
+    for (case, answers, code, done, cause) in cases {
+        let file = dir.join(format!("{case}.csv"));
+        let rows = people_csv(100, &[]).replace("@bulk.test", &format!("@{case}.test"));
+        std::fs::write(&file, rows).unwrap();
+        let journal = twenty_cli::bulk::journal::path_for(&file);
+        *queue.lock().unwrap() = answers.into();
+        let args = [
+            "--no-retry",
+            "import",
+            "people",
+            file.to_str().unwrap(),
+            "--concurrency",
+            "1",
+        ];
+        let cmd = if case == "network" {
+            command("http://127.0.0.1:1", "key", &home, &args)
+        } else {
+            server.twenty(&home, &args)
+        };
+        let out = run(cmd).await;
+
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{case}: {stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "{case}: {stderr}");
+        let kept = format!(
+            "error: import stopped with {done} rows done, its journal `{}` kept: ",
+            journal.display()
+        );
+        assert!(lines[0].starts_with(&kept), "{case}: {stderr}");
+        assert!(lines[0].contains(cause), "{case}: {stderr}");
+        assert!(
+            lines[1].starts_with("hint: ")
+                && lines[1].ends_with("run the same command with --resume to finish it"),
+            "{case}: {stderr}"
+        );
+        assert!(journal.exists(), "{case}");
+
+        let out = run(server.twenty(&home, &[&args[1..], &["--resume"]].concat())).await;
+        assert_eq!(out.status.code(), Some(0), "{case}: {}", text(&out.stderr));
+        assert!(!journal.exists(), "{case}");
+    }
+    let emails = tally(&all(&server.client(), people).await, "/emails/primaryEmail");
+    assert_eq!(emails.len(), 400);
+    assert!(emails.values().all(|n| *n == 1), "every row once");
 }
 
 /// A small xorshift generator: the kill delays vary but a failing seed can
@@ -248,7 +390,7 @@ fn bulk_help(verb: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_twenty"))
         .args([verb, "--help"])
         .env("COLUMNS", "100")
-        .env("HOME", &home)
+        .env("HOME", &*home)
         .env("TWENTY_CONFIG_DIR", home.join("config"))
         .env("TWENTY_DATA_DIR", home.join("data"))
         .env_remove("TWENTY_PROFILE")
@@ -293,6 +435,85 @@ fn import_and_export_help_read_like_the_other_commands() {
     }
 }
 
+/// The arguments of an import of `file` that sends ten requests a second
+/// in batches of ten, so that 2,000 rows take 20 s: time for other runs
+/// to meet it while it is still running.
+fn slow_import(file: &Path) -> [&str; 8] {
+    [
+        "--rate",
+        "600",
+        "import",
+        "people",
+        file.to_str().unwrap(),
+        "--batch-size",
+        "10",
+        "--no-progress",
+    ]
+}
+
+/// Waits until `child` has journaled a finished batch, so it is surely
+/// past every check and sending.
+async fn first_batch_done(child: &mut std::process::Child, journal: &Path) {
+    let started = Instant::now();
+    loop {
+        assert!(child.try_wait().unwrap().is_none(), "ended too soon");
+        assert!(started.elapsed() < Duration::from_secs(60), "no batch done");
+        let text = std::fs::read_to_string(journal).unwrap_or_default();
+        if text.contains("\"done\":") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_on_a_live_journal_is_refused_and_a_killed_one_resumes() {
+    let sandbox = sandbox(Seed::Empty, None).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    let dir = scratch("live-journal");
+    let file = dir.join("people.csv");
+    let rows = 2_000;
+    std::fs::write(&file, people_csv(rows, &[])).unwrap();
+    let journal = twenty_cli::bulk::journal::path_for(&file);
+    let args = slow_import(&file);
+    let mut first = twenty(&sandbox, &dir, &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("twenty starts");
+    first_batch_done(&mut first, &journal).await;
+
+    // Without the lock, the run with --resume sent the batches the first
+    // run was sending again, beside it, and every row of them twice.
+    let running = format!(
+        "another import of `{}` is running (pid {})",
+        file.display(),
+        first.id()
+    );
+    let plain = ["import", "people", file.to_str().unwrap()];
+    let resume = ["import", "people", file.to_str().unwrap(), "--resume"];
+    for second in [&plain[..], &resume[..]] {
+        let out = run(twenty(&sandbox, &dir, second)).await;
+        refused(&second.join(" "), out, &[&running, "--resume"]);
+        assert!(first.try_wait().unwrap().is_none(), "the first run goes on");
+        assert!(journal.exists(), "the journal stays the first run's");
+    }
+
+    // SIGKILL: the system lets the lock go, and nothing else happens.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let out = run(twenty(&sandbox, &dir, &resume)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let records = all(&client, people).await;
+    let emails = tally(&records, "/emails/primaryEmail");
+    assert_eq!(records.len(), rows, "every row exactly once");
+    assert!((0..rows).all(|i| emails.get(&format!("p{i}@bulk.test")) == Some(&1)));
+    assert!(!journal.exists());
+    sandbox.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_stops_an_import_that_resume_then_finishes() {
     let sandbox = sandbox(Seed::Empty, None).await;
@@ -307,33 +528,13 @@ async fn ctrl_c_stops_an_import_that_resume_then_finishes() {
     journal.push(".journal");
     let journal = std::path::PathBuf::from(journal);
 
-    // Ten requests a second in batches of ten: the import needs 20 s, so
-    // it is still running when its first batch is journaled as done.
-    let args = [
-        "--rate",
-        "600",
-        "import",
-        "people",
-        file.to_str().unwrap(),
-        "--batch-size",
-        "10",
-        "--no-progress",
-    ];
+    let args = slow_import(&file);
     let mut child = twenty(&sandbox, &dir, &args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("twenty starts");
-    let started = Instant::now();
-    loop {
-        assert!(child.try_wait().unwrap().is_none(), "ended before Ctrl-C");
-        assert!(started.elapsed() < Duration::from_secs(60), "no batch done");
-        let text = std::fs::read_to_string(&journal).unwrap_or_default();
-        if text.contains("\"done\":") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    first_batch_done(&mut child, &journal).await;
     let sent = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -466,6 +667,80 @@ async fn a_file_that_cannot_be_read_or_parsed_is_refused_before_sending() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_by_a_field_the_file_does_not_give_is_refused_before_sending() {
+    let server = Counted::start(Seed::Empty, None).await;
+    let dir = scratch("update-by-missing");
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    std::fs::write(
+        dir.join("names.csv"),
+        "name.firstName,jobTitle\nZed,Pilot\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("names.jsonl"),
+        "{\"name\": {\"firstName\": \"Zed\"}, \"city\": \"Oslo\"}\n{\"jobTitle\": \"Pilot\"}\n",
+    )
+    .unwrap();
+    let cases: [(&str, &str, &[&str]); 5] = [
+        (
+            "names.csv",
+            "city",
+            &[
+                "--update-by city: `",
+                "names.csv` has no `city` column; its columns: \
+               `name.firstName`, `jobTitle`",
+            ],
+        ),
+        (
+            "names.csv",
+            "id",
+            &["names.csv` has no `id` column; its columns: `name.firstName`, `jobTitle`"],
+        ),
+        (
+            "names.jsonl",
+            "emails.primary-email",
+            &[
+                "--update-by emails.primary-email: no line of `",
+                "names.jsonl` has the key \
+               `emails.primaryEmail`; its keys: `name`, `city`, `jobTitle`",
+            ],
+        ),
+        (
+            "names.csv",
+            "name",
+            &[
+                "--update-by: `name` has sub-fields",
+                "name.firstName, name.lastName",
+            ],
+        ),
+        (
+            "names.jsonl",
+            "emails.additionalEmails",
+            &["`emails.additionalEmails` holds a list"],
+        ),
+    ];
+    for (file, key, expected) in cases {
+        let args = ["import", "people", &path(file), "--update-by", key];
+        let out = run(server.twenty(&dir, &args)).await;
+        refused(&format!("{file} --update-by {key}"), out, expected);
+        assert!(!dir.join(format!("{file}.journal")).exists());
+    }
+    assert_eq!(server.count(""), 0, "nothing was sent");
+
+    // A nested composite gives its sub-fields: this file has a name.
+    let args = [
+        "import",
+        "people",
+        &path("names.jsonl"),
+        "--update-by",
+        "name.firstName",
+    ];
+    let out = run(server.twenty(&dir, &args)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(server.count("POST /rest/batch/people"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edited_export_imported_again_is_refused_with_the_fix() {
     let sandbox = sandbox(Seed::Empty, None).await;
     let client = client(&sandbox);
@@ -514,7 +789,7 @@ async fn an_edited_export_imported_again_is_refused_with_the_fix() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
-        stderr.contains("0 people created, 1 updated, 0 rejected"),
+        stderr.contains("0 people created, 1 person updated, 0 rejected"),
         "{stderr}"
     );
     let records = all(&client, people).await;
@@ -591,6 +866,116 @@ async fn export_checks_its_options_as_list_does_before_sending() {
     let out = run(server.twenty(&dir, &args)).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(server.count("GET /rest/people"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_retry_sends_each_bulk_request_once() {
+    let unavailable = || {
+        Some((
+            503,
+            error_body(503, "ServiceUnavailable", "down for a moment"),
+        ))
+    };
+    let server = Counted::answering(Seed::Demo, None, move |request| {
+        let bulk = request.starts_with("POST /rest/batch/") || request.starts_with("GET /rest/");
+        if bulk { unavailable() } else { None }
+    })
+    .await;
+    let dir = scratch("no-retry");
+    let file = dir.join("people.csv");
+    std::fs::write(&file, people_csv(3, &[])).unwrap();
+
+    let out = run(server.twenty(
+        &dir,
+        &["--no-retry", "import", "people", file.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(server.count("POST /rest/batch/people"), 1);
+
+    let out = run(server.twenty(&dir, &["--no-retry", "export", "people"])).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(server.count("GET /rest/people"), 1);
+}
+
+/// The names in `dir`, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_that_fails_or_stops_leaves_the_file_it_would_replace() {
+    // Page size 1, and every page after the first refused.
+    let server = Counted::answering(Seed::Demo, None, |request| {
+        let refused = error_body(400, "BadRequestException", "page two is refused");
+        request.contains("starting_after").then_some((400, refused))
+    })
+    .await;
+    let home = scratch("export-home");
+    let dir = scratch("export-staged");
+    let keep = dir.join("keep.csv");
+    std::fs::write(&keep, "existing\n").unwrap();
+    let keep_arg = keep.to_str().unwrap();
+    let fresh = dir.join("new.csv");
+    let nowhere = |args: &[&str]| command("http://127.0.0.1:1", "key", &home, args);
+
+    // The first page cannot be fetched: the header used to be written by
+    // then, in place of what the file held.
+    for out_file in [keep_arg, fresh.to_str().unwrap()] {
+        let out = run(nowhere(&["--no-retry", "export", "people", "-o", out_file])).await;
+        assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    }
+    assert_eq!(std::fs::read_to_string(&keep).unwrap(), "existing\n");
+    assert_eq!(listing(&dir), ["keep.csv"], "no new file, no staged one");
+
+    // A page fails after the first was written.
+    let args = ["export", "people", "--page-size", "1", "-o", keep_arg];
+    let out = run(server.twenty(&home, &args)).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(server.count("GET /rest/people") >= 2);
+    assert_eq!(std::fs::read_to_string(&keep).unwrap(), "existing\n");
+    assert_eq!(listing(&dir), ["keep.csv"]);
+
+    // Stopped with Ctrl-C while waiting for a server that never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let child = command(&url, "key", &home, &["export", "people", "-o", keep_arg])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("twenty starts");
+    // Accepted means the first request is on its way, which the export
+    // sends only after its Ctrl-C handler is in place.
+    let held = tokio::task::spawn_blocking(move || silent.accept().unwrap())
+        .await
+        .unwrap();
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    drop(held);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("keep.csv` was left as it was"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&keep).unwrap(), "existing\n");
+    assert_eq!(listing(&dir), ["keep.csv"]);
+
+    // A finished export replaces the file, and only then.
+    let out = run(server.twenty(&home, &["export", "people", "-o", keep_arg])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(&keep).unwrap();
+    let demo = all(&server.client(), object(&catalog(), "people")).await;
+    assert_eq!(written.lines().count(), demo.len() + 1, "{written}");
+    assert!(written.starts_with("name.firstName,"), "{written}");
+    assert_eq!(listing(&dir), ["keep.csv"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

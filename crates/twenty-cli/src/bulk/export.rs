@@ -1,8 +1,15 @@
 //! The export job: every record matching a filter, page by page, written
 //! as it arrives so that memory stays flat however many records there are.
+//!
+//! An output file is written under a temporary name beside it and renamed
+//! into place only once the last page is in, so an export that fails or is
+//! stopped leaves a file that was there as it was, and never a file that
+//! looks complete and is not.
 
 use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde_json::Value;
@@ -11,8 +18,9 @@ use twenty_core::{Catalog, Object, OperationKind, values};
 
 use super::remote::Pages;
 use super::rows::FileFormat;
-use super::{EXIT_ALL_DONE, EXIT_INVALID_INPUT, ExportArgs, refuse};
+use super::{EXIT_ALL_DONE, EXIT_INTERRUPTED, EXIT_INVALID_INPUT, ExportArgs, records, refuse};
 use crate::UsageError;
+use crate::commands::human;
 use crate::inputs::{self, Inputs};
 
 /// Writes every record of `object` matching `args.filter` to
@@ -23,9 +31,11 @@ use crate::inputs::{self, Inputs};
 /// goes away (`twenty export people | head`); [`EXIT_INVALID_INPUT`] before
 /// anything is sent for options `list` would refuse (a filter or order on
 /// an unknown field, a depth or page size the server does not allow) and
-/// for an output file that cannot be created. Fails with the client's
-/// error when a page cannot be fetched after retries, or when the output
-/// cannot be written; records written until then stay written.
+/// for an output file that cannot be created; [`EXIT_INTERRUPTED`] after
+/// Ctrl-C (with `args.interruptible` and an output file). Fails with the
+/// client's error when a page cannot be fetched after retries, or when the
+/// output cannot be written: records written to standard output until
+/// then stay written, an output file is left as it was.
 pub async fn export(
     client: &Client,
     catalog: &Catalog,
@@ -46,17 +56,69 @@ pub async fn export(
         return Ok(EXIT_INVALID_INPUT);
     }
 
-    let sink: Box<dyn Write> = match &args.output_file {
-        Some(path) => match std::fs::File::create(path) {
-            Ok(file) => Box::new(file),
-            Err(e) => {
-                let usage =
-                    UsageError::new(format!("cannot create `{}`: {e}", path.display()), None);
-                return Ok(refuse(&usage));
-            }
+    let (sink, staged): (Box<dyn Write>, _) = match &args.output_file {
+        Some(path) => match Staged::create(path) {
+            Ok((file, staged)) => (Box::new(file), staged),
+            Err(usage) => return Ok(refuse(&usage)),
         },
-        None => Box::new(std::io::stdout().lock()),
+        None => (Box::new(std::io::stdout().lock()), None),
     };
+    let write = write_all(client, object, format, &query, page_size, sink);
+    // The default Ctrl-C would end the process and leave the staged file
+    // behind; only a staged file needs the signal caught.
+    let written = match &staged {
+        Some(staged) if args.interruptible => tokio::select! {
+            // Ctrl-C first, so that its handler is in place before the
+            // first request goes out.
+            biased;
+            Ok(()) = tokio::signal::ctrl_c() => {
+                staged.discard();
+                let left = if staged.replaces { "left as it was" } else { "not written" };
+                let shown = args.output_file.as_deref().unwrap_or(&staged.target);
+                eprintln!("interrupted: the export stopped; `{}` was {left}", shown.display());
+                return Ok(EXIT_INTERRUPTED);
+            }
+            written = write => written,
+        },
+        _ => write.await,
+    };
+    let count = match written {
+        Ok(count) => count,
+        // The reader has what it wanted (`| head`): not a failure, and
+        // nothing to report.
+        Err(e) if is_closed_pipe(&e) => return Ok(EXIT_ALL_DONE),
+        Err(e) => return Err(e),
+    };
+    if let Some(staged) = &staged {
+        staged.commit()?;
+    }
+
+    let target = args.output_file.as_ref().map_or_else(
+        || "standard output".to_owned(),
+        |p| format!("`{}`", p.display()),
+    );
+    eprintln!("exported {} to {target}", records(count, object));
+    Ok(EXIT_ALL_DONE)
+}
+
+fn is_closed_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Writes every page to `sink` in `format`; returns how many records were
+/// written. The sink is dropped, so closed, before this returns.
+async fn write_all(
+    client: &Client,
+    object: &Object,
+    format: FileFormat,
+    query: &Query,
+    page_size: u32,
+    sink: Box<dyn Write>,
+) -> anyhow::Result<usize> {
     let mut out = match format {
         FileFormat::Csv => {
             let columns = values::columns(object);
@@ -70,34 +132,134 @@ pub async fn export(
 
     // Each page is written before the next is fetched, so at most one page
     // is held in memory.
-    let mut pages = Pages::new(object, query.filter, query.order_by, query.depth, page_size);
-    let mut count = 0u64;
-    let written = match out.header() {
-        Ok(()) => loop {
-            let Some(records) = pages.next_page(client).await? else {
-                break out.flush();
-            };
-            if let Err(e) = records.iter().try_for_each(|r| out.record(object, r)) {
-                break Err(e);
-            }
-            count += records.len() as u64;
-        },
-        Err(e) => Err(e),
-    };
-    match written {
-        Ok(()) => {}
-        // The reader has what it wanted (`| head`): not a failure, and
-        // nothing to report.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(EXIT_ALL_DONE),
-        Err(e) => return Err(e).context("failed to write the export"),
+    let mut pages = Pages::new(
+        object,
+        query.filter.clone(),
+        query.order_by.clone(),
+        query.depth,
+        page_size,
+    );
+    let mut count = 0;
+    out.header().context("failed to write the export")?;
+    while let Some(records) = pages.next_page(client).await? {
+        records
+            .iter()
+            .try_for_each(|r| out.record(object, r))
+            .context("failed to write the export")?;
+        count += records.len();
+    }
+    out.flush().context("failed to write the export")?;
+    Ok(count)
+}
+
+/// An output file written under a temporary name beside its target, which
+/// replaces the target on [`Staged::commit`] and is removed otherwise.
+#[derive(Debug)]
+struct Staged {
+    temp: PathBuf,
+    target: PathBuf,
+    /// The target existed before the export.
+    replaces: bool,
+}
+
+impl Staged {
+    /// The file to write for `path`, with the staging that goes with it.
+    /// A path that exists and is no regular file (`/dev/stdout`, a named
+    /// pipe) is written directly: it cannot be replaced, and its reader
+    /// has no half-written file to keep anyway.
+    fn create(path: &Path) -> Result<(File, Option<Staged>), UsageError> {
+        let cannot = |e: io::Error| {
+            UsageError::new(
+                format!(
+                    "cannot create `{}`: {}",
+                    path.display(),
+                    crate::io_reason(&e)
+                ),
+                None,
+            )
+        };
+        // Through a link, the file linked to is replaced, not the link.
+        let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+        let existing = match fs::metadata(&target) {
+            Ok(meta) => Some(meta),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(cannot(e)),
+        };
+        let (Some(name), true) = (
+            target.file_name(),
+            existing.as_ref().is_none_or(fs::Metadata::is_file),
+        ) else {
+            return File::create(path).map(|f| (f, None)).map_err(cannot);
+        };
+        if existing.is_some() {
+            // A file the user may not write to stays refused, although
+            // renaming over it would only need the folder's permission.
+            OpenOptions::new()
+                .write(true)
+                .open(&target)
+                .map_err(cannot)?;
+        }
+
+        let mut temp_name = std::ffi::OsString::from(".");
+        temp_name.push(name);
+        temp_name.push(format!(".{}.part", std::process::id()));
+        let temp = target.with_file_name(temp_name);
+        let file = File::create(&temp).map_err(|e| {
+            let denied = e.kind() == io::ErrorKind::PermissionDenied;
+            let mut usage = cannot(e);
+            // The file itself may be writable: the folder is the problem.
+            usage.hint = denied.then(|| {
+                format!(
+                    "an export is written to `{}` and renamed into place once complete, so \
+                     the folder must be writable",
+                    temp.display()
+                )
+            });
+            usage
+        })?;
+        let replaces = existing.is_some();
+        if let Some(meta) = existing {
+            // Best effort: the export is worth more than the old file's mode.
+            let _ = fs::set_permissions(&temp, meta.permissions());
+        }
+        let staged = Staged {
+            temp,
+            target,
+            replaces,
+        };
+        Ok((file, Some(staged)))
     }
 
-    let target = args.output_file.as_ref().map_or_else(
-        || "standard output".to_owned(),
-        |p| format!("`{}`", p.display()),
-    );
-    eprintln!("exported {count} {} to {target}", object.plural);
-    Ok(EXIT_ALL_DONE)
+    /// Puts the finished file in place of the target.
+    fn commit(&self) -> anyhow::Result<()> {
+        fs::rename(&self.temp, &self.target).with_context(|| {
+            format!(
+                "failed to move `{}` into place as `{}`",
+                self.temp.display(),
+                self.target.display()
+            )
+        })
+    }
+
+    /// Removes the staged file, leaving the target as it was.
+    fn discard(&self) {
+        match fs::remove_file(&self.temp) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => eprintln!(
+                "warning: failed to remove `{}`: {}",
+                self.temp.display(),
+                crate::io_reason(&e)
+            ),
+        }
+    }
+}
+
+impl Drop for Staged {
+    /// A staged file that was not committed holds an incomplete export.
+    fn drop(&mut self) {
+        self.discard();
+    }
 }
 
 /// The export's query as it goes on the wire.
@@ -125,7 +287,7 @@ fn checked_query(
         return Err(UsageError::new(
             format!(
                 "this server cannot list {}, so they cannot be exported",
-                object.plural
+                human(&object.plural)
             ),
             None,
         ));
@@ -152,7 +314,7 @@ fn checked_query(
             return Err(UsageError::new(
                 format!(
                     "{flag} cannot be used: this server's list of {} takes no `{name}`",
-                    object.plural
+                    human(&object.plural)
                 ),
                 None,
             ));

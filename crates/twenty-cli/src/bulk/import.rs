@@ -32,7 +32,11 @@ use twenty_core::{Catalog, FieldType, Object};
 use super::journal::{self, Header, Journal, JournalError, Outcome, Rejection};
 use super::remote::{self, Pages};
 use super::rows::{self, FileFormat, Row};
-use super::{EXIT_ALL_DONE, EXIT_INTERRUPTED, EXIT_INVALID_INPUT, EXIT_SOME_REJECTED, ImportArgs};
+use super::{
+    EXIT_ALL_DONE, EXIT_INTERRUPTED, EXIT_INVALID_INPUT, EXIT_SOME_REJECTED, ImportArgs, records,
+    refuse,
+};
+use crate::UsageError;
 
 /// How many times the rows of a group are sent again after failures that
 /// leave their fate unknown or that a repeat may cure, before the import
@@ -136,9 +140,11 @@ impl Job {
 /// updated, [`EXIT_SOME_REJECTED`] when some were rejected (they are in the
 /// reject file), [`EXIT_INVALID_INPUT`] when the file cannot be read or
 /// used or no row could be sent, [`EXIT_INTERRUPTED`] after Ctrl-C (with
-/// `args.interruptible`). Fails with the client's error when the server
-/// cannot be reached or refuses the key; the journal then lets `--resume`
-/// finish the job.
+/// `args.interruptible`). A job that stops on an error once its journal
+/// is open (the server cannot be reached, refuses the key, keeps rate
+/// limiting; a file cannot be written) keeps the journal, says so and how
+/// `--resume` finishes it, and returns the error's exit code. Fails only
+/// when the journal itself cannot be opened.
 pub async fn import(
     client: &Client,
     catalog: &Catalog,
@@ -165,8 +171,8 @@ pub async fn import(
     let Ok(text) = std::str::from_utf8(&bytes) else {
         return invalid(&format!("`{}` is not UTF-8 text", args.file.display()));
     };
-    let rows = match rows::read(object, format, text) {
-        Ok(rows) => rows,
+    let rows::Table { columns, rows } = match rows::read(object, format, text) {
+        Ok(table) => table,
         Err(e) => return invalid(&format!("`{}`: {e}", args.file.display())),
     };
     let max = catalog.max_limit().max(1);
@@ -183,6 +189,14 @@ pub async fn import(
         },
         None => None,
     };
+    // Rows without the key are created, so a file that lacks it would
+    // silently create every row.
+    if let Some(path) = &update_by
+        && !rows.is_empty()
+        && !rows::covers(object, &columns, path)
+    {
+        return Ok(refuse(&missing_key(args, format, path, &columns)));
+    }
 
     let reject_path = args
         .reject_file
@@ -248,12 +262,8 @@ pub async fn import(
     };
     let (journal, history) = match opened {
         Ok(opened) => opened,
-        Err(
-            e @ (JournalError::Exists { .. }
-            | JournalError::Missing { .. }
-            | JournalError::Mismatch { .. }),
-        ) => return invalid(&e.to_string()),
-        Err(e) => return Err(e.into()),
+        Err(e @ JournalError::Io { .. }) => return Err(e.into()),
+        Err(e) => return Ok(refuse(&UsageError::new(e.to_string(), e.hint()))),
     };
 
     // Settle what the journal knows; whatever it does not know is new.
@@ -324,6 +334,7 @@ pub async fn import(
         }))
     });
     let done = || settled_before + checked_out + job.settled.load(Ordering::Relaxed);
+    let total = rows.len();
     let interrupted = |rejects: &[Reject]| -> anyhow::Result<i32> {
         job.progress.finish_and_clear();
         write_rejects(&reject_path, rejects, &by_line)?;
@@ -337,112 +348,157 @@ pub async fn import(
         Ok(EXIT_INTERRUPTED)
     };
 
-    // With --update-by, rows whose key matches a record become updates.
-    let mut to_create = fresh;
-    let mut updated = 0usize;
-    if let Some(path) = &update_by {
-        let Some((creates, updates)) = match_existing(&job, path, to_create).await? else {
-            return interrupted(&rejects);
-        };
-        to_create = creates;
-        let (done, refused) = run_updates(&job, updates, args.concurrency).await?;
-        updated = done;
-        rejects.extend(refused);
-        if job.was_interrupted() {
+    // From here on the journal holds the job, so however the job stops,
+    // the user learns that it did and how to finish it.
+    let ran: anyhow::Result<i32> = async {
+        // With --update-by, rows whose key matches a record become updates.
+        let mut to_create = fresh;
+        let mut updated = 0usize;
+        if let Some(path) = &update_by {
+            let Some(matched) = match_existing(&job, path, to_create).await? else {
+                return interrupted(&rejects);
+            };
+            to_create = matched.creates;
+            job.settle(matched.rejects.len());
+            rejects.extend(matched.rejects);
+            let (done, refused) = run_updates(&job, matched.updates, args.concurrency).await?;
+            updated = done;
+            rejects.extend(refused);
+            if job.was_interrupted() {
+                return interrupted(&rejects);
+            }
+        }
+
+        // `--update-by id` has just looked every row's own id up.
+        let ids_checked = update_by.as_deref() == Some("id");
+        for chunk in to_create.chunks(batch_size as usize) {
+            let items = chunk
+                .iter()
+                .filter_map(|r| {
+                    let body = r.body.as_ref().ok()?;
+                    Some(match own_id(body) {
+                        Some(id) => item(r.line, &id, body, !ids_checked),
+                        None => item(r.line, &uuid::Uuid::new_v4().to_string(), body, false),
+                    })
+                })
+                .collect();
+            batches.push(Batch {
+                number: next_number,
+                items,
+                resumed: false,
+            });
+            next_number += 1;
+        }
+
+        // Send, several batches at a time.
+        let result = run_batches(&job, batches, args.concurrency).await;
+        let outcome = job.take_outcome();
+        created += outcome.created.len();
+        rejects.extend(outcome.rejected.into_iter().map(|r| Reject {
+            row: r.row,
+            reason: r.reason,
+        }));
+        result?;
+        // A Ctrl-C after the last batch settled interrupted nothing.
+        if job.was_interrupted() && done() < rows.len() {
             return interrupted(&rejects);
         }
-    }
-
-    // `--update-by id` has just looked every row's own id up.
-    let ids_checked = update_by.as_deref() == Some("id");
-    for chunk in to_create.chunks(batch_size as usize) {
-        let items = chunk
-            .iter()
-            .filter_map(|r| {
-                let body = r.body.as_ref().ok()?;
-                Some(match own_id(body) {
-                    Some(id) => item(r.line, &id, body, !ids_checked),
-                    None => item(r.line, &uuid::Uuid::new_v4().to_string(), body, false),
-                })
-            })
-            .collect();
-        batches.push(Batch {
-            number: next_number,
-            items,
-            resumed: false,
-        });
-        next_number += 1;
-    }
-
-    // Send, several batches at a time.
-    let result = run_batches(&job, batches, args.concurrency).await;
-    let outcome = job.take_outcome();
-    created += outcome.created.len();
-    rejects.extend(outcome.rejected.into_iter().map(|r| Reject {
-        row: r.row,
-        reason: r.reason,
-    }));
-    if let Err(e) = result {
         job.progress.finish_and_clear();
-        write_rejects(&reject_path, &rejects, &by_line)?;
-        return Err(e.context(format!(
-            "import stopped; run the same command with --resume to finish it \
-             (journal `{}`)",
-            journal_path.display()
-        )));
-    }
-    // A Ctrl-C after the last batch settled interrupted nothing.
-    if job.was_interrupted() && done() < rows.len() {
-        return interrupted(&rejects);
-    }
-    job.progress.finish_and_clear();
 
-    // Report; the journal has served its purpose once every batch is settled.
-    write_rejects(&reject_path, &rejects, &by_line)?;
-    if let Some(journal) = Arc::into_inner(job).and_then(|job| job.journal) {
-        journal.finish()?;
-    } else {
-        std::fs::remove_file(&journal_path)
-            .with_context(|| format!("failed to remove `{}`", journal_path.display()))?;
+        // Report; the journal has served its purpose once every batch is settled.
+        write_rejects(&reject_path, &rejects, &by_line)?;
+        if let Some(journal) = &job.journal {
+            journal.finish()?;
+        }
+        let updated = update_by.is_some().then_some(updated);
+        summarize(object, created, updated, &rejects, &reject_path, &valid);
+        Ok(exit_code(created + updated.unwrap_or(0), rejects.len()))
     }
-    let mut summary = format!("{created} {} created", object.plural);
-    if update_by.is_some() {
-        summary.push_str(&format!(", {updated} updated"));
+    .await;
+    match ran {
+        Ok(code) => Ok(code),
+        Err(error) => {
+            job.progress.finish_and_clear();
+            if let Err(e) = write_rejects(&reject_path, &rejects, &by_line) {
+                eprintln!("warning: {}", crate::chain_text(e.chain()));
+            }
+            Ok(stopped(&error, done(), total, &journal_path))
+        }
+    }
+}
+
+/// Prints what a finished job did; `updated` is `None` without
+/// `--update-by`. Rows rejected because they name existing records get a
+/// hint with the fix.
+fn summarize(
+    object: &Object,
+    created: usize,
+    updated: Option<usize>,
+    rejects: &[Reject],
+    reject_path: &Path,
+    valid: &[&Row],
+) {
+    let mut summary = format!("{} created", records(created, object));
+    if let Some(updated) = updated {
+        summary.push_str(&format!(", {} updated", records(updated, object)));
     }
     summary.push_str(&format!(
         ", {} rejected{}",
         rejects.len(),
-        see(&reject_path, rejects.len())
+        see(reject_path, rejects.len())
     ));
     eprintln!("{summary}");
+
     let existed = rejects
         .iter()
         .filter(|r| r.reason.ends_with(UPDATE_BY_ID))
         .count();
-    if existed > 0 {
-        // Rows without an id were created with new ids, so only a file
-        // where every row names its record can be sent again whole.
-        let again = if valid
-            .iter()
-            .all(|r| r.body.as_ref().ok().and_then(own_id).is_some())
-        {
-            "run the same command with --update-by id".to_owned()
-        } else {
-            format!(
-                "import those rows again with --update-by id (they are in {})",
-                reject_path.display()
-            )
-        };
-        eprintln!(
-            "hint: {existed} {} records that already exist; to update them, {again}",
-            if existed == 1 {
-                "row names"
-            } else {
-                "rows name"
-            },
-        );
+    if existed == 0 {
+        return;
     }
-    Ok(exit_code(created + updated, rejects.len()))
+    // Rows without an id were created with new ids, so only a file where
+    // every row names its record can be sent again whole.
+    let again = if valid
+        .iter()
+        .all(|r| r.body.as_ref().ok().and_then(own_id).is_some())
+    {
+        "run the same command with --update-by id".to_owned()
+    } else {
+        format!(
+            "import those rows again with --update-by id (they are in {})",
+            reject_path.display()
+        )
+    };
+    let names = if existed == 1 {
+        "row names"
+    } else {
+        "rows name"
+    };
+    eprintln!("hint: {existed} {names} records that already exist; to update them, {again}");
+}
+
+/// Reports a job that stopped on `error` with its journal kept, and
+/// returns the exit code the error calls for: the client's for a failed
+/// request (4 network, 3 key refused, 5 rate limited), 1 otherwise.
+fn stopped(error: &anyhow::Error, done: usize, total: usize, journal: &Path) -> i32 {
+    let api = error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<twenty_client::Error>());
+    let (code, cause, hint) = match api {
+        // The client's message is whole; its causes would repeat it.
+        Some(api) => (api.exit_code(), api.to_string(), crate::hint_for(api)),
+        None => (1, crate::chain_text(error.chain()), None),
+    };
+    eprintln!(
+        "error: import stopped with {done} of {total} rows done, its journal `{}` kept: {cause}",
+        journal.display()
+    );
+    let finish = "run the same command with --resume to finish it";
+    match hint {
+        Some(hint) => eprintln!("hint: {hint}; then {finish}"),
+        None => eprintln!("hint: {finish}"),
+    }
+    code
 }
 
 /// Stops the Ctrl-C watcher when the import returns, however it returns.
@@ -499,6 +555,34 @@ fn item(line: u64, id: &str, body: &Map<String, Value>, id_may_exist: bool) -> I
         body,
         id_may_exist,
     }
+}
+
+/// The refusal of an `--update-by` field that no column of the file gives.
+fn missing_key(
+    args: &ImportArgs,
+    format: FileFormat,
+    path: &str,
+    columns: &[String],
+) -> UsageError {
+    let given = args.update_by.as_deref().unwrap_or(path);
+    let file = args.file.display();
+    let listed: Vec<String> = columns.iter().map(|c| format!("`{c}`")).collect();
+    let listed = if listed.is_empty() {
+        "none".to_owned()
+    } else {
+        listed.join(", ")
+    };
+    let message = match format {
+        FileFormat::Csv => {
+            format!("--update-by {given}: `{file}` has no `{path}` column; its columns: {listed}")
+        }
+        FileFormat::Jsonl => format!(
+            "--update-by {given}: no line of `{file}` has the key `{path}`; its keys: {listed}"
+        ),
+    };
+    let hint = "every row would be created: add the values to the file, or update by a field it \
+                has";
+    UsageError::new(message, Some(hint.to_owned()))
 }
 
 fn exit_code(done: usize, rejected: usize) -> i32 {
@@ -773,7 +857,8 @@ async fn send_batch(job: &Job, batch: Batch) -> anyhow::Result<()> {
             Err(error) => error,
         };
         let Some(reason) = remote::refusal(&error) else {
-            if !remote::worth_repeating(&error) || group.failures >= MAX_UNKNOWN_OUTCOMES {
+            let repeats = remote::may_repeat(&job.client) && group.failures < MAX_UNKNOWN_OUTCOMES;
+            if !remote::worth_repeating(&error) || !repeats {
                 return Err(error.into());
             }
             tracing::debug!(
@@ -864,14 +949,25 @@ async fn existing(job: &Job, items: &[Item]) -> anyhow::Result<HashSet<String>> 
 /// body.
 type Update = (u64, String, Map<String, Value>);
 
-/// Splits `rows` into those to create and those whose `path` value
-/// matches an existing record, which are returned with its id. `None`
-/// when the job was stopped before every look-up was made.
+/// What `--update-by` makes of the rows: records to create, records to
+/// update, and rows it cannot place.
+struct Matched<'a> {
+    creates: Vec<&'a Row>,
+    updates: Vec<Update>,
+    rejects: Vec<Reject>,
+}
+
+/// Splits `rows` by their `path` value: rows whose value matches no record
+/// are created, rows that match one record update it. A row that matches
+/// several records, or repeats the value of an earlier row, is rejected:
+/// either way the value does not say which record the row is, and
+/// updating one of them would be a guess. `None` when the job was stopped
+/// before every look-up was made.
 async fn match_existing<'a>(
     job: &Job,
     path: &str,
     rows: Vec<&'a Row>,
-) -> anyhow::Result<Option<(Vec<&'a Row>, Vec<Update>)>> {
+) -> anyhow::Result<Option<Matched<'a>>> {
     let fold = folds_case(&job.object, path);
     let normal = |text: String| if fold { text.to_lowercase() } else { text };
 
@@ -897,7 +993,7 @@ async fn match_existing<'a>(
         .collect();
     filters.extend(awkward.iter().map(|k| format!("{path}[eq]:\"{k}\"")));
 
-    let mut found: HashMap<String, String> = HashMap::new();
+    let mut found: HashMap<String, Vec<String>> = HashMap::new();
     for filter in filters {
         if job.stopping() {
             return Ok(None);
@@ -911,26 +1007,53 @@ async fn match_existing<'a>(
                 ) else {
                     continue;
                 };
-                found.entry(normal(key)).or_insert_with(|| id.to_owned());
+                found.entry(normal(key)).or_default().push(id.to_owned());
             }
         }
     }
 
-    let mut creates = Vec::new();
-    let mut updates = Vec::new();
+    let mut matched = Matched {
+        creates: Vec::new(),
+        updates: Vec::new(),
+        rejects: Vec::new(),
+    };
+    let mut first_row: HashMap<String, u64> = HashMap::new();
     for row in rows {
         let Ok(body) = &row.body else { continue };
-        let hit = rows::text_at(body, path).and_then(|k| found.get(&normal(k)));
-        match hit {
-            Some(id) => {
+        let Some(value) = rows::text_at(body, path) else {
+            matched.creates.push(row);
+            continue;
+        };
+        let key = normal(value.clone());
+        if let Some(first) = first_row.get(&key) {
+            matched.rejects.push(Reject {
+                row: row.line,
+                reason: format!(
+                    "row {first} has the same {path} `{value}`; with --update-by each value may \
+                     be in one row only"
+                ),
+            });
+            continue;
+        }
+        first_row.insert(key.clone(), row.line);
+        match found.get(&key).map(Vec::as_slice) {
+            None | Some([]) => matched.creates.push(row),
+            Some([id]) => {
                 let mut body = body.clone();
                 body.remove("id");
-                updates.push((row.line, id.clone(), body));
+                matched.updates.push((row.line, id.clone(), body));
             }
-            None => creates.push(row),
+            Some(ids) => matched.rejects.push(Reject {
+                row: row.line,
+                reason: format!(
+                    "{} have {path} `{value}`, so the row does not say which to update and none \
+                     was; update by a field whose values are unique, such as id",
+                    records(ids.len(), &job.object),
+                ),
+            }),
         }
     }
-    Ok(Some((creates, updates)))
+    Ok(Some(matched))
 }
 
 /// Whether the server lower-cases values of `path` (e-mail addresses, ids),

@@ -13,11 +13,17 @@
 //! already holds. That reading needs every journaled id to be the job's
 //! own: an id a row brought is looked up before its batch is journaled, and
 //! a row whose id exists is only named in the batch's outcome, as rejected.
+//!
+//! A job holds an exclusive lock on its journal from the moment it opens it
+//! until it ends, so a second run on a live journal is refused instead of
+//! sending the same batches again beside it. The operating system drops the
+//! lock of a process that dies, however it dies, so a killed job's journal
+//! can be resumed at once.
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -79,6 +85,8 @@ enum Entry {
         created: Vec<u64>,
         rejected: Vec<Rejection>,
     },
+    /// The process that holds the journal now, for a second run to name.
+    Owner { pid: u32 },
 }
 
 /// A row the server refused, with its message.
@@ -131,6 +139,13 @@ pub enum JournalError {
         /// The cause.
         source: io::Error,
     },
+    /// Another process holds the journal: its job is still running.
+    Busy {
+        /// The journal's path.
+        path: PathBuf,
+        /// That process, when the journal names it.
+        pid: Option<u32>,
+    },
     /// A journal exists and `--resume` was not given.
     Exists {
         /// The journal's path.
@@ -160,10 +175,17 @@ impl fmt::Display for JournalError {
                     path.display()
                 )
             }
+            Self::Busy { path, pid } => {
+                let pid = pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default();
+                write!(
+                    f,
+                    "another import of `{}` is running{pid}",
+                    input_of(path).display()
+                )
+            }
             Self::Exists { path } => write!(
                 f,
-                "an unfinished import left the journal `{}`: pass --resume to \
-                 finish it, or delete the journal to start over",
+                "an unfinished import left the journal `{}`",
                 path.display()
             ),
             Self::Missing { path } => {
@@ -175,11 +197,29 @@ impl fmt::Display for JournalError {
             }
             Self::Mismatch { path, reason } => write!(
                 f,
-                "the journal `{}` was written for another job ({reason}): \
-                 delete it to start over",
+                "the journal `{}` was written for another job ({reason})",
                 path.display()
             ),
         }
+    }
+}
+
+impl JournalError {
+    /// What the user can do about it, when there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Self::Io { .. } => return None,
+            Self::Busy { path, .. } => format!(
+                "let it finish, or stop it (Ctrl-C) and run the same command with --resume; \
+                 its journal is `{}`",
+                path.display()
+            ),
+            Self::Exists { .. } => "run the same command with --resume to finish it, or \
+                 delete the journal to start over"
+                .to_owned(),
+            Self::Missing { .. } => "run the same command without --resume to start".to_owned(),
+            Self::Mismatch { .. } => "delete the journal to start over".to_owned(),
+        })
     }
 }
 
@@ -199,46 +239,129 @@ pub fn path_for(input: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-impl Journal {
-    /// Starts a new journal at `path`; refuses when one is already there.
-    pub fn create(path: &Path, header: &Header) -> Result<Journal, JournalError> {
-        let io_err = |source| JournalError::Io {
-            path: path.to_owned(),
-            source,
-        };
-        let file = match OpenOptions::new().write(true).create_new(true).open(path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                return Err(JournalError::Exists {
-                    path: path.to_owned(),
-                });
-            }
-            Err(e) => return Err(io_err(e)),
-        };
-        let journal = Journal {
-            path: path.to_owned(),
-            file: Mutex::new(file),
-        };
-        journal.append(header).map_err(io_err)?;
-        Ok(journal)
-    }
+/// The input file a journal at `path` belongs to: [`path_for`] undone.
+fn input_of(path: &Path) -> PathBuf {
+    let name = path.as_os_str().to_string_lossy();
+    PathBuf::from(name.strip_suffix(".journal").unwrap_or(&name))
+}
 
-    /// Opens the journal an earlier run left, checks it belongs to this
-    /// job and returns what it recorded.
-    pub fn resume(path: &Path, header: &Header) -> Result<(Journal, History), JournalError> {
-        let io_err = |source| JournalError::Io {
-            path: path.to_owned(),
-            source,
-        };
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+/// How many times a journal is opened again when its owner removed it
+/// between our open and our lock, before giving up.
+const LOCK_ATTEMPTS: u32 = 3;
+
+/// Opens the journal at `path` (creating it when `create` is set) and
+/// takes its lock; returns the file and what it holds.
+fn open_locked(path: &Path, create: bool) -> Result<(File, String), JournalError> {
+    let io_err = |source| JournalError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    for _ in 0..LOCK_ATTEMPTS {
+        let opened = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(create)
+            .open(path);
+        let mut file = match opened {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !create => {
                 return Err(JournalError::Missing {
                     path: path.to_owned(),
                 });
             }
             Err(e) => return Err(io_err(e)),
         };
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(JournalError::Busy {
+                    path: path.to_owned(),
+                    pid: owner(&mut file),
+                });
+            }
+            Err(TryLockError::Error(e)) => return Err(io_err(e)),
+        }
+        // A job that finishes removes its journal and then lets the lock
+        // go: a lock taken in between holds a file nobody else will open,
+        // and the path is free for a fresh one.
+        if !still_at(&file, path).map_err(io_err)? {
+            continue;
+        }
+        let mut text = String::new();
+        file.read_to_string(&mut text).map_err(io_err)?;
+        return Ok((file, text));
+    }
+    Err(JournalError::Busy {
+        path: path.to_owned(),
+        pid: None,
+    })
+}
+
+/// The process a held journal names as its owner, when it can be read:
+/// the owner writes its line just after taking the lock, and some systems
+/// (Windows) refuse to read a locked file at all.
+fn owner(file: &mut File) -> Option<u32> {
+    let mut text = String::new();
+    file.read_to_string(&mut text).ok()?;
+    text.lines()
+        .rev()
+        .find_map(|line| match serde_json::from_str(line) {
+            Ok(Entry::Owner { pid }) => Some(pid),
+            _ => None,
+        })
+}
+
+/// Whether `path` still names the open `file`.
+#[cfg(unix)]
+fn still_at(file: &File, path: &Path) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let open = file.metadata()?;
+    match std::fs::metadata(path) {
+        Ok(named) => Ok(named.dev() == open.dev() && named.ino() == open.ino()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether `path` still names the open `file`. Without inode numbers to
+/// compare, a journal still there is taken for ours.
+#[cfg(not(unix))]
+fn still_at(_file: &File, path: &Path) -> io::Result<bool> {
+    path.try_exists()
+}
+
+/// Whether `text` holds a whole header line. The header is the first
+/// thing a job writes, before any batch: a journal without one was left by
+/// a job that died before it sent anything, and counts as no journal.
+fn has_header(text: &str) -> bool {
+    text.contains('\n')
+}
+
+impl Journal {
+    /// Starts a new journal at `path`, locked until the journal is
+    /// dropped; refuses when another job holds it or left it.
+    pub fn create(path: &Path, header: &Header) -> Result<Journal, JournalError> {
+        let (file, text) = open_locked(path, true)?;
+        if has_header(&text) {
+            return Err(JournalError::Exists {
+                path: path.to_owned(),
+            });
+        }
+        Journal::start(path, file, header)
+    }
+
+    /// Opens the journal an earlier run left, locked until the journal is
+    /// dropped, checks it belongs to this job and returns what it
+    /// recorded.
+    pub fn resume(path: &Path, header: &Header) -> Result<(Journal, History), JournalError> {
+        let io_err = |source| JournalError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let (file, text) = open_locked(path, false)?;
+        if !has_header(&text) {
+            return Ok((Journal::start(path, file, header)?, History::new()));
+        }
         let mismatch = |reason: String| JournalError::Mismatch {
             path: path.to_owned(),
             reason,
@@ -276,7 +399,7 @@ impl Journal {
                         },
                     );
                 }
-                Entry::Sending { .. } => {}
+                Entry::Sending { .. } | Entry::Owner { .. } => {}
                 Entry::Done {
                     done,
                     created,
@@ -289,17 +412,41 @@ impl Journal {
             }
         }
 
-        let file = OpenOptions::new().append(true).open(path).map_err(io_err)?;
-        // A torn last line without a newline would glue itself to the next
-        // entry; start on a fresh line.
         let journal = Journal {
             path: path.to_owned(),
             file: Mutex::new(file),
         };
-        if !text.is_empty() && !text.ends_with('\n') {
+        // A torn last line without a newline would glue itself to the next
+        // entry; start on a fresh line.
+        if !text.ends_with('\n') {
             journal.write_raw(b"\n").map_err(io_err)?;
         }
+        journal.claim().map_err(io_err)?;
         Ok((journal, history))
+    }
+
+    /// Writes the header into the locked, header-less `file`.
+    fn start(path: &Path, file: File, header: &Header) -> Result<Journal, JournalError> {
+        let io_err = |source| JournalError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        // What a job that died before its header left is of no use.
+        file.set_len(0).map_err(io_err)?;
+        let journal = Journal {
+            path: path.to_owned(),
+            file: Mutex::new(file),
+        };
+        journal.append(header).map_err(io_err)?;
+        journal.claim().map_err(io_err)?;
+        Ok(journal)
+    }
+
+    /// Names this process as the journal's owner.
+    fn claim(&self) -> io::Result<()> {
+        self.append(&Entry::Owner {
+            pid: std::process::id(),
+        })
     }
 
     /// Records that `rows` are about to be sent with `ids`. Must return
@@ -323,11 +470,11 @@ impl Journal {
         .map_err(|source| self.io_error(source))
     }
 
-    /// Removes the journal once the job is finished.
-    pub fn finish(self) -> Result<(), JournalError> {
-        let path = self.path.clone();
-        drop(self.file);
-        std::fs::remove_file(&path).map_err(|source| JournalError::Io { path, source })
+    /// Removes the journal once the job is finished. The lock is kept
+    /// until the journal is dropped, so no other job takes the file over
+    /// before it is gone.
+    pub fn finish(&self) -> Result<(), JournalError> {
+        std::fs::remove_file(&self.path).map_err(|source| self.io_error(source))
     }
 
     fn io_error(&self, source: io::Error) -> JournalError {
@@ -360,16 +507,16 @@ impl Journal {
 mod tests {
     use super::*;
 
-    fn temp(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("twenty-journal-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_file(&dir);
-        dir
+    /// A journal path for `people.csv` in a folder removed with the guard.
+    fn temp() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = path_for(&dir.path().join("people.csv"));
+        (dir, path)
     }
 
     #[test]
     fn resume_reads_batches_and_skips_a_torn_line() {
-        let path = temp("torn");
+        let (_dir, path) = temp();
         let header = Header::new("people", b"a,b\n1,2\n", None);
         let journal = Journal::create(&path, &header).unwrap();
         journal
@@ -405,7 +552,7 @@ mod tests {
 
     #[test]
     fn a_second_job_is_refused_and_a_changed_file_is_detected() {
-        let path = temp("refuse");
+        let (_dir, path) = temp();
         let header = Header::new("people", b"x", None);
         let journal = Journal::create(&path, &header).unwrap();
         drop(journal);
@@ -421,5 +568,66 @@ mod tests {
             Journal::resume(&path, &header),
             Err(JournalError::Missing { .. })
         ));
+    }
+
+    #[test]
+    fn a_held_journal_is_refused_until_its_owner_lets_go() {
+        let (dir, path) = temp();
+        let header = Header::new("people", b"x", None);
+        let journal = Journal::create(&path, &header).unwrap();
+        journal.sending(0, &[2], &["a".into()]).unwrap();
+
+        // The lock belongs to the open file, so a second open in this
+        // process is refused as one in another process would be.
+        let me = std::process::id();
+        for err in [
+            Journal::create(&path, &header).unwrap_err(),
+            Journal::resume(&path, &header).unwrap_err(),
+        ] {
+            assert!(
+                matches!(err, JournalError::Busy { pid: Some(pid), .. } if pid == me),
+                "{err:?}"
+            );
+            let input = dir.path().join("people.csv");
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "another import of `{}` is running (pid {me})",
+                    input.display()
+                )
+            );
+            assert!(err.hint().unwrap().contains("--resume"));
+        }
+
+        drop(journal);
+        let (journal, history) = Journal::resume(&path, &header).unwrap();
+        assert_eq!(history[&0].ids, vec!["a".to_owned()]);
+        // Finished but not yet dropped: still held.
+        journal.finish().unwrap();
+        assert!(!path.exists());
+        drop(journal);
+        assert!(Journal::create(&path, &header).is_ok());
+    }
+
+    #[test]
+    fn a_journal_without_a_whole_header_counts_as_none() {
+        let (_dir, path) = temp();
+        let header = Header::new("people", b"x", None);
+        // A job killed while it wrote its header had sent nothing.
+        for left in ["", r#"{"journal":"twenty-imp"#] {
+            std::fs::write(&path, left).unwrap();
+            drop(Journal::create(&path, &header).unwrap());
+            let (journal, history) = Journal::resume(&path, &header).unwrap();
+            assert!(history.is_empty());
+            drop(journal);
+
+            std::fs::write(&path, left).unwrap();
+            let (journal, history) = Journal::resume(&path, &header).unwrap();
+            assert!(history.is_empty());
+            journal.sending(0, &[2], &["a".into()]).unwrap();
+            drop(journal);
+            let (_, history) = Journal::resume(&path, &header).unwrap();
+            assert_eq!(history[&0].rows, vec![2], "{left:?}");
+        }
     }
 }

@@ -29,9 +29,21 @@ pub const EXIT_ALL_DONE: i32 = 0;
 pub const EXIT_SOME_REJECTED: i32 = 1;
 /// Exit code: the input file cannot be used, or no row could be sent.
 pub const EXIT_INVALID_INPUT: i32 = 2;
-/// Exit code: the import was interrupted with Ctrl-C; `--resume` finishes
-/// it. 128 + SIGINT, as shells report a process that SIGINT ended.
+/// Exit code: the import was interrupted with Ctrl-C, and `--resume`
+/// finishes it; or an export to a file was, and left the file as it was.
+/// 128 + SIGINT, as shells report a process that SIGINT ended.
 pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// A count of `object`'s records in words, singular or plural as the
+/// catalog names them: `1 person`, `3 workflow runs`.
+fn records(count: usize, object: &twenty_core::Object) -> String {
+    let name = if count == 1 {
+        &object.singular
+    } else {
+        &object.plural
+    };
+    format!("{count} {}", crate::commands::human(name))
+}
 
 /// Prints a refusal of what the user typed the way every command does,
 /// and returns [`EXIT_INVALID_INPUT`].
@@ -165,4 +177,11 @@ pub struct ExportArgs {
     /// Write to this file instead of standard output (path)
     #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
     pub output_file: Option<PathBuf>,
+
+    /// Whether Ctrl-C stops an export to a file cleanly (removing the
+    /// unfinished file, see [`EXIT_INTERRUPTED`]) instead of ending the
+    /// process. The command line sets it; a program embedding the export
+    /// may keep SIGINT for itself.
+    #[arg(skip = true)]
+    pub interruptible: bool,
 }

@@ -6,6 +6,8 @@
 //! gives up on (a 500 on a read, a burst of rate limiting) is bound to
 //! happen; for requests that are safe to repeat these helpers try again a
 //! few more times, so that one bad answer does not stop a job of hours.
+//! A client built to send each request once (`--no-retry`) is taken at its
+//! word: nothing is sent again here either.
 
 use std::collections::HashSet;
 
@@ -44,8 +46,8 @@ pub async fn create_many(
             url: None,
             status: Some(response.status),
             reason: format!(
-                "a create many of {count} {} did not return {count} records",
-                object.plural
+                "a create many of {} did not return {count} records",
+                super::records(count, object)
             ),
             body: String::new(),
         }),
@@ -60,9 +62,11 @@ pub async fn update_one(
     body: Map<String, Value>,
 ) -> Result<(), Error> {
     let body = Value::Object(body);
-    stubborn(|| client.update_one(object, id, body.clone(), Some(0)))
-        .await
-        .map(|_| ())
+    stubborn(client, || {
+        client.update_one(object, id, body.clone(), Some(0))
+    })
+    .await
+    .map(|_| ())
 }
 
 /// Which of `ids` exist on the server.
@@ -124,7 +128,7 @@ impl Pages {
         if self.finished {
             return Ok(None);
         }
-        let page = stubborn(|| client.find_page(&self.object, &self.query)).await?;
+        let page = stubborn(client, || client.find_page(&self.object, &self.query)).await?;
         match page.end_cursor {
             Some(cursor)
                 if page.has_next_page && self.query.starting_after.as_ref() != Some(&cursor) =>
@@ -141,7 +145,7 @@ impl Pages {
                     status: None,
                     reason: format!(
                         "`pageInfo.hasNextPage` is true without a new `endCursor` for {}",
-                        self.object.plural
+                        crate::commands::human(&self.object.plural)
                     ),
                     body: String::new(),
                 });
@@ -177,17 +181,28 @@ pub fn surely_unprocessed(error: &Error) -> bool {
     )
 }
 
+/// Whether `client` may send a request again at all.
+pub fn may_repeat(client: &Client) -> bool {
+    client.retry_policy().max_attempts > 1
+}
+
 /// Runs `call` until it succeeds, fails in a way repeating cannot fix, or
-/// has been tried [`STUBBORN_ATTEMPTS`] times. Only for idempotent calls.
-async fn stubborn<T, F, Fut>(mut call: F) -> Result<T, Error>
+/// has been tried [`STUBBORN_ATTEMPTS`] times (once when `client` may not
+/// repeat). Only for idempotent calls.
+async fn stubborn<T, F, Fut>(client: &Client, mut call: F) -> Result<T, Error>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, Error>>,
 {
+    let attempts = if may_repeat(client) {
+        STUBBORN_ATTEMPTS
+    } else {
+        1
+    };
     let mut attempt = 1;
     loop {
         match call().await {
-            Err(e) if worth_repeating(&e) && attempt < STUBBORN_ATTEMPTS => {
+            Err(e) if worth_repeating(&e) && attempt < attempts => {
                 tracing::debug!("repeating after: {e}");
                 tokio::time::sleep(pause(attempt)).await;
                 attempt += 1;

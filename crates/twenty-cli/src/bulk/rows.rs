@@ -6,6 +6,7 @@
 //! (`name.firstName`); JSON lines hold nested objects or the same dotted
 //! keys. Kebab spellings (`company-id`) are accepted in both.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use serde_json::{Map, Value};
@@ -58,11 +59,22 @@ pub struct Row {
     /// header is line 1, so this is also the spreadsheet row number.
     pub line: u64,
     /// The row as read, for the reject file: cells keyed by column for
-    /// CSV, the object (or the raw text, when it is not JSON) for JSON
-    /// lines.
+    /// CSV (a plain array of them when the row has more or fewer cells
+    /// than the header), the object (or the raw text, when it is not
+    /// JSON) for JSON lines.
     pub input: Value,
     /// The request body, or why the row cannot be sent.
     pub body: Result<Map<String, Value>, String>,
+}
+
+/// An import file as read: its columns and its rows.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// The CSV header, or every key the JSON lines use, in the order
+    /// first met.
+    pub columns: Vec<String>,
+    /// Every data row.
+    pub rows: Vec<Row>,
 }
 
 /// A problem with the file as a whole, which stops the import before
@@ -90,17 +102,20 @@ enum Target {
 }
 
 /// Reads every row of `text` in `format`.
-pub fn read(object: &Object, format: FileFormat, text: &str) -> Result<Vec<Row>, FileError> {
+pub fn read(object: &Object, format: FileFormat, text: &str) -> Result<Table, FileError> {
     match format {
         FileFormat::Csv => read_csv(object, text),
         FileFormat::Jsonl => Ok(read_jsonl(object, text)),
     }
 }
 
-fn read_csv(object: &Object, text: &str) -> Result<Vec<Row>, FileError> {
+fn read_csv(object: &Object, text: &str) -> Result<Table, FileError> {
+    // Flexible, so that a row with too few or too many cells still comes
+    // back whole: the crate's own check keeps nothing of the row but a
+    // message comparing it with "the previous record".
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
-        .flexible(false)
+        .flexible(true)
         .from_reader(text.as_bytes());
     let headers = reader
         .headers()
@@ -148,6 +163,22 @@ fn read_csv(object: &Object, text: &str) -> Result<Vec<Row>, FileError> {
             }
         };
         let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
+        if record.len() != headers.len() {
+            // The cells cannot be matched to columns, so they are kept as
+            // they stand, in order, to be fixed and imported again.
+            let cells = record.iter().map(|c| Value::String(c.to_owned())).collect();
+            rows.push(Row {
+                line,
+                input: Value::Array(cells),
+                body: Err(format!(
+                    "the row has {} {}, the header has {}",
+                    record.len(),
+                    if record.len() == 1 { "cell" } else { "cells" },
+                    headers.len()
+                )),
+            });
+            continue;
+        }
         let mut input = Map::new();
         for (column, cell) in headers.iter().zip(record.iter()) {
             input.insert(column.to_owned(), Value::String(cell.to_owned()));
@@ -159,7 +190,8 @@ fn read_csv(object: &Object, text: &str) -> Result<Vec<Row>, FileError> {
             body,
         });
     }
-    Ok(rows)
+    let columns = headers.iter().map(str::to_owned).collect();
+    Ok(Table { columns, rows })
 }
 
 /// Line numbers from byte offsets. The csv crate's own line count is one
@@ -324,8 +356,10 @@ fn csv_body(
     check(object, body)
 }
 
-fn read_jsonl(object: &Object, text: &str) -> Vec<Row> {
+fn read_jsonl(object: &Object, text: &str) -> Table {
     let mut rows = Vec::new();
+    let mut columns: Vec<String> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     for (index, raw) in text.lines().enumerate() {
         let line = index as u64 + 1;
         if raw.trim().is_empty() {
@@ -333,6 +367,11 @@ fn read_jsonl(object: &Object, text: &str) -> Vec<Row> {
         }
         let (input, body) = match serde_json::from_str::<Value>(raw) {
             Ok(Value::Object(map)) => {
+                for key in map.keys() {
+                    if seen.insert(key.clone()) {
+                        columns.push(key.clone());
+                    }
+                }
                 let body = json_body(object, &map);
                 (Value::Object(map), body)
             }
@@ -344,7 +383,7 @@ fn read_jsonl(object: &Object, text: &str) -> Vec<Row> {
         };
         rows.push(Row { line, input, body });
     }
-    rows
+    Table { columns, rows }
 }
 
 fn json_body(object: &Object, input: &Map<String, Value>) -> Result<Map<String, Value>, String> {
@@ -481,7 +520,7 @@ fn resolve(object: &Object, column: &str) -> Result<Target, String> {
 fn unknown(object: &Object, column: &str, head: &str) -> String {
     let mut message = format!(
         "unknown column `{column}`: {} has no field `{head}`",
-        object.singular
+        crate::commands::human(&object.singular)
     );
     if let Some(near) = object.suggest_field(&names::camel(head)) {
         message.push_str(&format!(" (did you mean `{near}`?)"));
@@ -506,12 +545,57 @@ pub fn text_at(body: &Map<String, Value>, path: &str) -> Option<String> {
     }
 }
 
-/// Resolves `--update-by` to a field path in API spelling.
+/// Resolves `--update-by` to a field path in API spelling. Only a field
+/// that holds one plain value can name a record: rows are matched on that
+/// value as text, so a composite, list or JSON value would match nothing
+/// and every row would be created.
 pub fn resolve_key(object: &Object, column: &str) -> Result<String, String> {
-    match resolve(object, column)? {
-        Target::Path(path) => Ok(path),
-        Target::Ignored => Err(format!(
-            "`{column}` is set by the server and cannot identify rows to update"
+    let path = match resolve(object, column)? {
+        Target::Path(path) => path,
+        Target::Ignored => {
+            return Err(format!(
+                "`{column}` is set by the server and cannot identify rows to update"
+            ));
+        }
+    };
+    let (head, sub) = path.split_once('.').unwrap_or((&path, ""));
+    let field = object.field(head);
+    let kind = match sub {
+        "" => field.map(|f| &f.kind),
+        sub => field.and_then(|f| f.sub_field(sub)).map(|f| &f.kind),
+    };
+    match kind {
+        Some(FieldType::Composite { fields }) => {
+            let subs: Vec<String> = fields
+                .iter()
+                .map(|f| format!("{path}.{}", f.name))
+                .collect();
+            Err(format!(
+                "`{path}` has sub-fields; name the one that identifies a record: {}",
+                subs.join(", ")
+            ))
+        }
+        Some(FieldType::List { .. }) => Err(format!(
+            "`{path}` holds a list, which cannot identify a record; name a field of one value"
         )),
+        Some(FieldType::Json) => Err(format!(
+            "`{path}` holds JSON, which cannot identify a record; name a field of one value"
+        )),
+        _ => Ok(path),
     }
+}
+
+/// Whether one of `columns` gives values for `path`: the column itself,
+/// or the whole composite it is a sub-field of (`emails` for
+/// `emails.primaryEmail`).
+pub fn covers(object: &Object, columns: &[String], path: &str) -> bool {
+    columns.iter().any(|column| match resolve(object, column) {
+        Ok(Target::Path(given)) => {
+            given == path
+                || path
+                    .strip_prefix(given.as_str())
+                    .is_some_and(|rest| rest.starts_with('.'))
+        }
+        _ => false,
+    })
 }

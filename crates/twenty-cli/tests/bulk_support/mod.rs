@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -52,8 +52,28 @@ pub struct Counted {
     seen: Arc<Mutex<Vec<String>>>,
 }
 
+/// Answers a request in the sandbox's place: given `METHOD /path?query`,
+/// a status and a JSON body, or `None` to let the sandbox answer.
+pub type Answer = dyn Fn(&str) -> Option<(u16, String)> + Send + Sync;
+
+/// Twenty's error body for `status` with one message.
+pub fn error_body(status: u16, error: &str, message: &str) -> String {
+    serde_json::json!({"statusCode": status, "error": error, "messages": [message]}).to_string()
+}
+
 impl Counted {
     pub async fn start(seed: Seed, faults: Option<&str>) -> Counted {
+        Counted::answering(seed, faults, |_| None).await
+    }
+
+    /// A counted sandbox where `answer` may answer any request first;
+    /// requests it answers are counted too.
+    pub async fn answering(
+        seed: Seed,
+        faults: Option<&str>,
+        answer: impl Fn(&str) -> Option<(u16, String)> + Send + Sync + 'static,
+    ) -> Counted {
+        let answer: Arc<Answer> = Arc::new(answer);
         let mut config = SandboxConfig::new(catalog());
         config.seed = seed;
         config.faults = faults.map(|f| f.parse::<FaultSpec>().expect("valid fault spec"));
@@ -67,9 +87,16 @@ impl Counted {
         let app = router(state).layer(axum::middleware::from_fn(
             move |request: axum::extract::Request, next: axum::middleware::Next| {
                 let log = Arc::clone(&log);
+                let answer = Arc::clone(&answer);
                 async move {
                     let line = format!("{} {}", request.method(), request.uri().path());
                     log.lock().expect("log").push(line);
+                    let full = format!("{} {}", request.method(), request.uri());
+                    if let Some((status, body)) = answer(&full) {
+                        let status = axum::http::StatusCode::from_u16(status).expect("status");
+                        let json = [(axum::http::header::CONTENT_TYPE, "application/json")];
+                        return axum::response::IntoResponse::into_response((status, json, body));
+                    }
                     next.run(request).await
                 }
             },
@@ -128,7 +155,8 @@ pub fn twenty(sandbox: &Sandbox, home: &Path, args: &[&str]) -> Command {
     command(&sandbox.url(), sandbox.api_key(), home, args)
 }
 
-fn command(url: &str, key: &str, home: &Path, args: &[&str]) -> Command {
+/// `twenty args...` against whatever is at `url`, as [`twenty`] does.
+pub fn command(url: &str, key: &str, home: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_twenty"));
     cmd.args(args)
         .env("TWENTY_API_URL", url)
@@ -144,12 +172,32 @@ fn command(url: &str, key: &str, home: &Path, args: &[&str]) -> Command {
     cmd
 }
 
-/// A fresh, empty scratch directory for one test.
-pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("twenty-bulk-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+/// A fresh, empty scratch directory for one test, removed with everything
+/// in it when the test drops it, passed or failed.
+pub fn scratch(name: &str) -> Scratch {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("twenty-bulk-{name}-"))
+        .tempdir()
+        .expect("scratch dir");
+    Scratch(dir)
+}
+
+/// A scratch directory; it reads as the [`Path`] it is, so tests join
+/// file names to it and hand it to `twenty` as a home.
+pub struct Scratch(tempfile::TempDir);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        self.0.path()
+    }
 }
 
 /// Every record of `object`, read page by page.
