@@ -359,10 +359,13 @@ fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
     {
         root = root.mut_subcommand("call", |_| commands::call_command(catalog, second));
     }
-    let argv = std::iter::once(OsString::from("twenty")).chain(args);
+    let argv = std::iter::once(OsString::from("twenty")).chain(args.iter().cloned());
     let matches = match root.clone().try_get_matches_from(argv) {
         Ok(m) => m,
         Err(e) => {
+            if let Some(usage) = commands::explain_parse_error(&e, &root, &args) {
+                return Err(usage.into());
+            }
             let _ = e.print();
             return Ok(e.exit_code());
         }

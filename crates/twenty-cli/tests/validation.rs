@@ -518,3 +518,140 @@ fn a_mistyped_operation_id_suggests_at_most_three() {
     assert!((1..=3).contains(&named), "{tip}");
     assert!(tip.contains("'findOneWorkflowRun'"), "{tip}");
 }
+
+#[test]
+fn a_value_left_out_is_not_taken_from_the_next_option() {
+    let hint = |flag: &str, example: &str, set: Option<&str>| {
+        let set = set
+            .map(|path| format!(", or in `--set {path}={example}`"))
+            .unwrap_or_default();
+        format!(
+            "hint: put the value right after {flag}; a value that starts with `-` goes after \
+             `=`, as in `{flag}={example}`{set}\n"
+        )
+    };
+    let stderr = refused(
+        None,
+        &[
+            "people",
+            "create",
+            "--job-title",
+            "--city",
+            "--jq",
+            ".jobTitle",
+        ],
+        &[],
+    );
+    assert_eq!(
+        stderr,
+        format!(
+            "error: --job-title needs a value, but the next argument `--city` looks like an \
+             option\n{}",
+            hint("--job-title", "-x", Some("jobTitle"))
+        )
+    );
+    // A global option after it, as in `--name.first-name --jq`.
+    let stderr = refused(
+        None,
+        &["people", "create", "--name.first-name", "--jq"],
+        &[],
+    );
+    assert_eq!(
+        stderr,
+        format!(
+            "error: --name.first-name needs a value, but the next argument `--jq` looks like \
+             an option\n{}",
+            hint("--name.first-name", "-x", Some("name.firstName"))
+        )
+    );
+    let stderr = refused(None, &["people", "create", "--city"], &[]);
+    assert_eq!(
+        stderr,
+        format!(
+            "error: --city needs a value, and none follows it\n{}",
+            hint("--city", "-x", Some("city"))
+        )
+    );
+    // A text that starts with `-` is shown the way it can be written.
+    let stderr = refused(None, &["people", "create", "--job-title", "-5 stars"], &[]);
+    assert_eq!(
+        stderr,
+        format!(
+            "error: --job-title needs a value, but the next argument `-5 stars` looks like an \
+             option\n{}",
+            hint("--job-title", "'-5 stars'", Some("jobTitle"))
+        )
+    );
+    // Parameters have no --set path.
+    let stderr = refused(
+        None,
+        &["workflow-runs", "list", "--filter", "--limit", "3"],
+        &[],
+    );
+    assert_eq!(
+        stderr,
+        format!(
+            "error: --filter needs a value, but the next argument `--limit` looks like an \
+             option\n{}",
+            hint("--filter", "-x", None)
+        )
+    );
+}
+
+#[test]
+fn values_that_start_with_a_dash_pass_where_they_cannot_be_options() {
+    let sent = accepted(
+        None,
+        &[
+            "workflow-runs",
+            "update",
+            RUN_ID,
+            "--position",
+            "-1.5",
+            "--name=-x",
+            "--set",
+            "createdBy.name=-y",
+        ],
+    );
+    assert_eq!(
+        sent.body,
+        Some(serde_json::json!({"position": -1.5, "name": "-x", "createdBy": {"name": "-y"}}))
+    );
+    // `--limit -1` reaches the range check rather than clap.
+    refused(
+        None,
+        &["workflow-runs", "list", "--limit", "-1"],
+        &["--limit must be from 0 to 60 for this server's schema, got `-1`"],
+    );
+}
+
+#[test]
+fn a_boolean_field_is_a_switch_that_takes_the_same_words_as_a_value() {
+    let server = Recorder::start(|r| {
+        let body = r.body.clone().unwrap_or_default();
+        (201, serde_json::json!({"data": {"createCompany": body}}))
+    });
+    let home = Home::new();
+    for (args, expected) in [
+        (&["--ideal-customer-profile", "--name", "Acme"][..], true),
+        (
+            &["--ideal-customer-profile", "no", "--name", "Acme"][..],
+            false,
+        ),
+        (
+            &["--ideal-customer-profile=YES", "--name", "Acme"][..],
+            true,
+        ),
+    ] {
+        let mut all = vec!["companies", "create"];
+        all.extend_from_slice(args);
+        home.run_at(&server.url, &all).assert_ok();
+        let body = server
+            .requests()
+            .pop()
+            .and_then(|r| r.body)
+            .expect("a body");
+        assert_eq!(body["idealCustomerProfile"], expected, "{args:?}");
+        assert_eq!(body["name"], "Acme", "{args:?}");
+    }
+}
