@@ -215,6 +215,16 @@ fn field_help(field: &Field, fallback: &str) -> String {
     format!("{text} ({})", type_note(&field.kind))
 }
 
+/// An example value of a parameter that Twenty reads as JSON although the
+/// document types it as text.
+fn json_example(param: &Param) -> Option<&'static str> {
+    match param.name.as_str() {
+        "group_by" => Some(r#"[{"status": true}]"#),
+        "aggregate" => Some(r#"["countNotEmptyId"]"#),
+        _ => None,
+    }
+}
+
 /// Help for a parameter, ending with type, allowed values and default.
 fn param_help(param: &Param) -> String {
     let text = param
@@ -223,7 +233,10 @@ fn param_help(param: &Param) -> String {
         .map(first_sentence)
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| human(&names::camel(&param.name)));
-    let mut notes = vec![param.kind.label()];
+    let mut notes = vec![match json_example(param) {
+        Some(example) => format!("json, such as '{example}'"),
+        None => param.kind.label(),
+    }];
     if !param.allowed.is_empty() {
         let allowed: Vec<String> = param.allowed.iter().map(json_text).collect();
         notes.push(format!("one of {}", allowed.join(", ")));
@@ -345,9 +358,12 @@ pub fn operation_command(object: Option<&Object>, op: &Operation, name: Option<&
     let params = param_flags(op);
     let mut taken: Vec<String> = params.iter().map(|(f, _)| f.clone()).collect();
     for (flag, param) in &params {
-        let arg = value_arg(format!("{PARAM}{}", param.name), flag, &param.kind)
+        let mut arg = value_arg(format!("{PARAM}{}", param.name), flag, &param.kind)
             .help(param_help(param))
             .help_heading("Parameters");
+        if json_example(param).is_some() {
+            arg = arg.value_name("JSON");
+        }
         cmd = cmd.arg(arg);
     }
     if op.kind == OperationKind::FindMany {
