@@ -169,7 +169,14 @@ pub async fn execute(
     } else {
         RetrySafety::WhenUnprocessed
     };
-    let response = client.send(request).await?;
+    let sent = client.send_noting_repeats(request).await;
+    let response = match sent.result {
+        Ok(response) => response,
+        Err(error @ twenty_client::Error::NotFound { .. }) if sent.repeated_after_unknown => {
+            return after_lost_answer(client, object, op, &call, raw, error).await;
+        }
+        Err(error) => return Err(error),
+    };
     if raw {
         return Ok(Outcome::Raw(response.text));
     }
@@ -181,6 +188,50 @@ pub async fn execute(
         )?)),
         None => Ok(Outcome::Data(response.body)),
     }
+}
+
+/// The result of a delete or restore of one record whose first answer was
+/// lost and whose repeat was refused with "not found": the lost attempt did
+/// the work, so the repeat found nothing left to do. A delete then returns
+/// what Twenty returns, the id; a restore reads the record back, and only
+/// a record that is there and not deleted counts as restored. Anything
+/// else keeps the repeat's `error`.
+async fn after_lost_answer(
+    client: &Client,
+    object: Option<&Object>,
+    op: &Operation,
+    call: &Call,
+    raw: bool,
+    error: twenty_client::Error,
+) -> Result<Outcome, twenty_client::Error> {
+    let (Some(object), Some(id)) = (object, call.id.as_deref()) else {
+        return Err(error);
+    };
+    let record = match op.kind {
+        OperationKind::DeleteOne => serde_json::json!({ "id": id }),
+        OperationKind::RestoreOne => match client.find_one(object, id, depth_of(call)).await {
+            Ok(record) if record.get("deletedAt").is_none_or(Value::is_null) => record,
+            _ => return Err(error),
+        },
+        _ => return Err(error),
+    };
+    tracing::debug!(
+        "{} {id}: the repeat found nothing left to do, so the unanswered attempt did it",
+        object.singular
+    );
+    if !raw {
+        return Ok(Outcome::Data(record));
+    }
+    // No answer of the server's own survives: the one Twenty sends for
+    // this operation is rebuilt, so `--raw` output keeps its shape.
+    let verb = match op.kind {
+        OperationKind::DeleteOne => "delete",
+        _ => "restore",
+    };
+    let key = format!("{verb}{}", twenty_core::names::pascal(&object.singular));
+    Ok(Outcome::Raw(
+        serde_json::json!({ "data": { key: record } }).to_string(),
+    ))
 }
 
 /// Gives every record without an `id` a fresh one, so that a create sent
