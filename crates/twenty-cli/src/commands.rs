@@ -473,7 +473,9 @@ pub fn operation_command(object: Option<&Object>, op: &Operation, name: Option<&
             .help_heading("Per item")
             .help(
                 "Run once per JSON object in FILE (or - for stdin), one per line; flags are \
-                 defaults. A file is checked whole before the first line is sent (path)",
+                 defaults. A file is checked whole before the first line is sent; an empty one \
+                 runs nothing. Exit code 0 when every line ran, 1 when only some did, else the \
+                 first failure's (path)",
             ),
     )
     .arg(

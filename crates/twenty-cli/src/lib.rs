@@ -88,12 +88,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
 
 /// Prints an error the way every command does and returns its exit code.
 pub fn report(error: &anyhow::Error) -> i32 {
-    let closed_pipe = error.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-    });
-    if closed_pipe {
+    if output::is_closed_pipe(error) {
         // The reader of our output stopped reading (`| head`): not a failure.
         return 0;
     }
