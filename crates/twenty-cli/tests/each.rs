@@ -132,6 +132,8 @@ fn without_continue_on_error_the_first_failure_stops() {
         &[
             "workflow-runs",
             "update",
+            "--name",
+            "n",
             "--each",
             file.to_str().expect("utf-8"),
         ],
@@ -168,6 +170,8 @@ fn an_invalid_item_is_refused_before_sending_it() {
         &[
             "workflow-runs",
             "update",
+            "--name",
+            "n",
             "--each",
             file.to_str().expect("utf-8"),
             "--continue-on-error",
@@ -226,6 +230,8 @@ fn concurrency_keeps_input_order() {
         &[
             "workflow-runs",
             "update",
+            "--name",
+            "n",
             "--each",
             file.to_str().expect("utf-8"),
             "--concurrency",
@@ -322,9 +328,9 @@ fn a_file_is_checked_whole_before_anything_is_sent() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr.starts_with(&format!(
-            "error: --each `{path}` line 1: missing record id: `twenty workflow-runs update` \
-             needs the id of the record\nhint: pass it after the verb, such as `twenty \
-             workflow-runs update 8d7f2a8e-1f4b-4c39-9a4e-2f6c2b1d9e10`; nothing was sent:"
+            "error: --each `{path}` line 1: missing record id: the line has no `id`, which \
+             `twenty workflow-runs update` needs\nhint: add one to every line, such as \
+             {{\"id\": \"8d7f2a8e-1f4b-4c39-9a4e-2f6c2b1d9e10\"}}; nothing was sent:"
         )),
         "{}",
         run.stderr
@@ -539,6 +545,8 @@ fn in_flight_lines_after_a_failure_still_report() {
         &[
             "workflow-runs",
             "update",
+            "--name",
+            "n",
             "--each",
             "-",
             "--concurrency",
@@ -783,4 +791,54 @@ fn ctrl_c_stops_sending_lets_the_line_in_flight_finish_and_says_what_ran() {
         )
     );
     assert_eq!(server.requests().len(), 2);
+}
+
+#[test]
+fn lines_that_cannot_run_say_what_to_change_in_the_line() {
+    let counter = Counter::start();
+    let home = Home::new();
+    let run_lines = |args: &[&str], input: &str| {
+        let run = piped(&home, &counter.url, args, input);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert_eq!(run.stdout, "");
+        run.stderr
+    };
+
+    // Whole records, as `list --format jsonl` writes them, into a delete.
+    let record = format!(
+        "{{\"id\":\"{}\",\"name\":\"n\",\"status\":\"RUNNING\",\"position\":1,\
+         \"output\":null,\"context\":null,\"createdAt\":\"2026-01-01\"}}\n",
+        IDS[0]
+    );
+    assert_eq!(
+        run_lines(&["workflow-runs", "delete", "--each", "-"], &record),
+        "error: --each line 1: `twenty workflow-runs delete` takes no fields, but the line \
+         has `name`, `status`, `position`, `output`, `context` and 1 more\n\
+         hint: a line may hold only `id`: keep just the id, such as with `--jq '{id}'` on the \
+         command that writes the lines\n\
+         hint: nothing was sent\n"
+    );
+    // A line without an id.
+    assert_eq!(
+        run_lines(
+            &["workflow-runs", "get", "--each", "-"],
+            "{\"name\":\"n\"}\n"
+        ),
+        "error: --each line 1: missing record id: the line has no `id`, which `twenty \
+         workflow-runs get` needs\n\
+         hint: add one to every line, such as {\"id\": \"8d7f2a8e-1f4b-4c39-9a4e-2f6c2b1d9e10\"}\n\
+         hint: nothing was sent\n"
+    );
+    // An update line with nothing to change.
+    assert_eq!(
+        run_lines(
+            &["workflow-runs", "update", "--each", "-"],
+            &format!("{{\"id\":\"{}\"}}\n", IDS[0])
+        ),
+        "error: --each line 1: nothing to update: give a field flag, --set or --data\n\
+         hint: add a field to the line, such as {\"name\": \"x\"}, or give a field flag as \
+         every line's default\n\
+         hint: nothing was sent\n"
+    );
+    assert_eq!(counter.connections_made(), 0);
 }

@@ -655,3 +655,31 @@ fn a_boolean_field_is_a_switch_that_takes_the_same_words_as_a_value() {
         assert_eq!(body["name"], "Acme", "{args:?}");
     }
 }
+
+#[test]
+fn an_update_needs_something_to_update() {
+    let nothing = "error: nothing to update: give a field flag, --set or --data\n";
+    for extra in [&[][..], &["--data", "{}"][..], &["--depth", "1"][..]] {
+        let mut args = vec!["workflow-runs", "update", RUN_ID];
+        args.extend_from_slice(extra);
+        assert_eq!(
+            refused(None, &args, &[]),
+            format!("{nothing}hint: `twenty workflow-runs update --help` lists the field flags\n"),
+            "{extra:?}"
+        );
+    }
+    let schema = spec2026();
+    assert_eq!(
+        refused(
+            Some(&schema),
+            &[
+                "workflow-runs",
+                "update-many",
+                "--filter",
+                "status[eq]:FAILED"
+            ],
+            &[]
+        ),
+        format!("{nothing}hint: `twenty workflow-runs update-many --help` lists the field flags\n")
+    );
+}
