@@ -462,7 +462,7 @@ pub fn operation_command(object: Option<&Object>, op: &Operation, name: Option<&
                     .long("data")
                     .value_name("JSON")
                     .help_heading("Body")
-                    .help("Whole request body as JSON, @FILE or - for stdin; flags override its keys (json)"),
+                    .help("Whole request body as JSON, @FILE or - for stdin; flags override its keys, a composite's sub-field by sub-field (json)"),
             );
     }
 

@@ -812,6 +812,17 @@ fn apply_fields(
                 value.clone()
             }
         };
+        // A composite given whole merges with the sub-fields set before it
+        // (`--data`'s, or the flags that are an `--each` line's defaults),
+        // the later value winning for each sub-field, as Twenty merges an
+        // update: `{"name": {"firstName": "E1"}}` keeps `--name.last-name`.
+        let composite = matches!(kind_at(object, path), Some(FieldType::Composite { .. }));
+        if composite
+            && let (Value::Object(given), Some(Value::Object(set))) = (&value, record.get_mut(path))
+        {
+            set.extend(given.clone());
+            continue;
+        }
         values::set_path(record, path, value);
     }
     Ok(())

@@ -842,3 +842,46 @@ fn lines_that_cannot_run_say_what_to_change_in_the_line() {
     );
     assert_eq!(counter.connections_made(), 0);
 }
+
+#[test]
+fn a_lines_composite_merges_with_the_flags_sub_fields() {
+    let server = Recorder::start(|r| {
+        let body = r.body.clone().unwrap_or_default();
+        (201, json!({"data": {"createPerson": body}}))
+    });
+    let home = Home::new();
+    let input = "{\"name\":{\"firstName\":\"E1\"}}\n\
+                 {\"name\":{\"firstName\":\"E2\",\"lastName\":\"Own\"}}\n\
+                 {\"name.firstName\":\"E3\"}\n";
+    let run = piped(
+        &home,
+        &server.url,
+        &[
+            "people",
+            "create",
+            "--each",
+            "-",
+            "--name.last-name",
+            "Default",
+            "--emails",
+            r#"{"primaryEmail": "team@example.com"}"#,
+        ],
+        input,
+    );
+    run.assert_ok();
+    let names: Vec<Value> = server
+        .requests()
+        .iter()
+        .map(|r| r.body.as_ref().expect("a body")["name"].clone())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            json!({"lastName": "Default", "firstName": "E1"}),
+            json!({"lastName": "Own", "firstName": "E2"}),
+            json!({"lastName": "Default", "firstName": "E3"}),
+        ]
+    );
+    let emails = &server.requests()[0].body.clone().expect("a body")["emails"];
+    assert_eq!(emails, &json!({"primaryEmail": "team@example.com"}));
+}

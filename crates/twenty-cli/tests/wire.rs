@@ -671,3 +671,26 @@ fn a_restore_whose_answer_was_lost_reads_the_record_back() {
         run.stderr
     );
 }
+
+#[test]
+fn a_composite_flag_merges_with_the_data_sub_field_by_sub_field() {
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    home.run_at(
+        &server.url,
+        &[
+            "workflow-runs",
+            "update",
+            RUN_ID,
+            "--data",
+            r#"{"name": "n", "createdBy": {"source": "API", "name": "bot"}}"#,
+            "--created-by",
+            r#"{"name": "me"}"#,
+        ],
+    )
+    .assert_ok();
+    assert_eq!(
+        server.only().body,
+        Some(json!({"name": "n", "createdBy": {"source": "API", "name": "me"}}))
+    );
+}
