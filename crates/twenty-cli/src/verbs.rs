@@ -73,6 +73,18 @@ pub fn run(
         None => Plan::Single(job.prepare(&job.defaults)?),
         Some(source) => Plan::Each(each::Source::open(source, &job, &settings)?),
     };
+    if let Plan::Single(call) = &plan
+        && all
+        && call.query.iter().any(|(k, v)| k == "limit" && v == "0")
+    {
+        // The server answers an empty page that says more follow, with no
+        // cursor to follow: paging could never end.
+        return Err(UsageError::new(
+            "--all cannot page with --limit 0: every page would be empty",
+            Some("leave --limit out to page by the server's default, or give at least 1".into()),
+        )
+        .into());
+    }
     let mut printer = Printer::new(globals.format, object, jq);
 
     context::init_logging(globals);

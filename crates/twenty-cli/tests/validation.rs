@@ -683,3 +683,15 @@ fn an_update_needs_something_to_update() {
         format!("{nothing}hint: `twenty workflow-runs update-many --help` lists the field flags\n")
     );
 }
+
+#[test]
+fn list_all_needs_a_page_size_above_zero() {
+    assert_eq!(
+        refused(None, &["people", "list", "--all", "--limit", "0"], &[]),
+        "error: --all cannot page with --limit 0: every page would be empty\n\
+         hint: leave --limit out to page by the server's default, or give at least 1\n"
+    );
+    // A single page of none is a fair question.
+    let sent = accepted(None, &["workflow-runs", "list", "--limit", "0"]);
+    assert_eq!(sent.query.as_deref(), Some("limit=0"));
+}
