@@ -142,7 +142,10 @@ pub fn args() -> Vec<Arg> {
             .action(ArgAction::SetTrue)
             .global(true)
             .help_heading("Global options")
-            .help("Print the server's response unchanged (switch)"),
+            .help(
+                "Print the server's answer unchanged, as JSON; --jq runs on it. Not with \
+                 list --all, nor with another --format unless --jq picks what to print (switch)",
+            ),
         Arg::new("sandbox")
             .long("sandbox")
             .action(ArgAction::SetTrue)

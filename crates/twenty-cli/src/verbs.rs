@@ -69,6 +69,7 @@ pub fn run(
         defaults: inputs::from_matches(m)?,
         limits: Limits::of(catalog),
     };
+    check_raw(globals, all)?;
     let plan = match m.get_one::<String>("each") {
         None => Plan::Single(job.prepare(&job.defaults)?),
         Some(source) => Plan::Each(each::Source::open(source, &job, &settings)?),
@@ -111,6 +112,37 @@ pub fn run(
         }
         result
     })
+}
+
+/// `--raw` prints one answer as the server sent it, so it cannot mean
+/// anything with `--all`, which joins many, or with a format that would
+/// rewrite it; with `--jq` the filter runs on the answer and its output is
+/// formatted as usual.
+fn check_raw(globals: &Globals, all: bool) -> Result<(), UsageError> {
+    if !globals.raw {
+        return Ok(());
+    }
+    if all {
+        return Err(UsageError::new(
+            "--raw cannot be used with --all: --raw prints one answer as the server sent it, \
+             and --all joins the records of every page",
+            Some("drop --raw for every record, or --all for the first page's answer".into()),
+        ));
+    }
+    let format = globals.format_name.as_deref().unwrap_or("json");
+    if format != "json" && globals.jq.is_none() {
+        return Err(UsageError::new(
+            format!(
+                "--raw cannot be used with --format {format}: it prints the server's answer \
+                 unchanged, as JSON"
+            ),
+            Some(format!(
+                "drop --raw for {format}, or add --jq to pick from the answer what to print \
+                 as {format}"
+            )),
+        ));
+    }
+    Ok(())
 }
 
 /// The result of one call.

@@ -695,3 +695,48 @@ fn list_all_needs_a_page_size_above_zero() {
     let sent = accepted(None, &["workflow-runs", "list", "--limit", "0"]);
     assert_eq!(sent.query.as_deref(), Some("limit=0"));
 }
+
+#[test]
+fn raw_is_refused_where_it_would_be_ignored() {
+    assert_eq!(
+        refused(None, &["workflow-runs", "list", "--all", "--raw"], &[]),
+        "error: --raw cannot be used with --all: --raw prints one answer as the server sent \
+         it, and --all joins the records of every page\n\
+         hint: drop --raw for every record, or --all for the first page's answer\n"
+    );
+    for format in ["table", "csv", "jsonl"] {
+        assert_eq!(
+            refused(
+                None,
+                &["workflow-runs", "get", RUN_ID, "--raw", "--format", format],
+                &[]
+            ),
+            format!(
+                "error: --raw cannot be used with --format {format}: it prints the server's \
+                 answer unchanged, as JSON\n\
+                 hint: drop --raw for {format}, or add --jq to pick from the answer what to \
+                 print as {format}\n"
+            )
+        );
+    }
+    // --jq picks from the answer, and its output takes the format.
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    let run = home.run_at(
+        &server.url,
+        &[
+            "workflow-runs",
+            "list",
+            "--raw",
+            "--jq",
+            ".data.workflowRuns",
+            "--format",
+            "csv",
+        ],
+    );
+    run.assert_ok();
+    assert_eq!(
+        run.stdout,
+        format!("id,name,status\n{RUN_ID},Nightly import,RUNNING\n")
+    );
+}
