@@ -391,12 +391,13 @@ fn check_param(object: Option<&Object>, param: &Param, text: &str) -> Result<Str
                 text.trim().to_string()
             }
         }
-        FieldType::Boolean => match text.trim().to_ascii_lowercase().as_str() {
-            "true" => "true".to_string(),
-            "false" => "false".to_string(),
-            _ => {
+        // The words a boolean field takes (`yes`, `0`), sent as Twenty
+        // reads them: `?upsert=true` only turns on with exactly `true`.
+        FieldType::Boolean => match values::parse_boolean(text.trim()) {
+            Some(value) => value.to_string(),
+            None => {
                 return Err(UsageError::new(
-                    format!("{flag} expects true or false, got `{text}`"),
+                    format!("{flag} expects true or false (or yes/no, 1/0), got `{text}`"),
                     None,
                 ));
             }
@@ -440,24 +441,38 @@ fn check_param(object: Option<&Object>, param: &Param, text: &str) -> Result<Str
                 return Ok(checked.to_string());
             }
         } else if param.name == "order_by" || param.name == "orderBy" {
-            twenty_core::filter::parse_order_by_for(&value, object).map_err(|e| {
-                UsageError::new(
-                    format!(
-                        "--order-by is invalid: {}\n  {}",
-                        e.message,
-                        e.render(&value).replace('\n', "\n  ")
-                    ),
-                    None,
-                )
-            })?;
+            return checked_order(object, &flag, &value);
         }
+    }
+    if let (Some(object), "order_by_for_records") = (object, param.name.as_str()) {
+        return checked_order(object, &flag, &value);
     }
     check_param_shape(object, param, &flag, &value)?;
     Ok(value)
 }
 
+/// Checks an order-by text against the object's fields; returns what to
+/// send: the text as written, or the checked order's print when that
+/// spells a direction as Twenty does (`descnullslast` is DescNullsLast).
+fn checked_order(object: &Object, flag: &str, text: &str) -> Result<String, UsageError> {
+    let checked = twenty_core::filter::parse_order_by_for(text, object).map_err(|e| {
+        UsageError::new(
+            format!(
+                "{flag} is invalid: {}\n  {}",
+                e.message,
+                e.render(text).replace('\n', "\n  ")
+            ),
+            None,
+        )
+    })?;
+    match twenty_core::filter::parse_order_by(text) {
+        Ok(plain) if plain == checked => Ok(text.to_string()),
+        _ => Ok(checked.to_string()),
+    }
+}
+
 /// The parameters whose text has a shape of its own: cursors, and the
-/// JSON and order-by texts of group by.
+/// JSON texts of group by.
 fn check_param_shape(
     object: Option<&Object>,
     param: &Param,
@@ -476,21 +491,7 @@ fn check_param_shape(
                 Some(format!("such as {flag} '[\"countNotEmptyId\"]'")),
             )),
         },
-        "order_by_for_records" => match object {
-            Some(object) => twenty_core::filter::parse_order_by_for(text, object)
-                .map(|_| ())
-                .map_err(|e| {
-                    UsageError::new(
-                        format!(
-                            "{flag} is invalid: {}\n  {}",
-                            e.message,
-                            e.render(text).replace('\n', "\n  ")
-                        ),
-                        None,
-                    )
-                }),
-            None => Ok(()),
-        },
+
         _ => Ok(()),
     }
 }

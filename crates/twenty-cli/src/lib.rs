@@ -197,6 +197,7 @@ fn fixed_commands() -> Vec<Command> {
                 Arg::new("shell")
                     .required(true)
                     .value_parser(clap::value_parser!(clap_complete::Shell))
+                    .ignore_case(true)
                     .help("Shell to complete for (one of bash, zsh, fish, elvish, powershell)"),
             ),
     ]

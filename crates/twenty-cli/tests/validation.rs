@@ -740,3 +740,85 @@ fn raw_is_refused_where_it_would_be_ignored() {
         format!("id,name,status\n{RUN_ID},Nightly import,RUNNING\n")
     );
 }
+
+#[test]
+fn words_in_any_case_are_taken_wherever_values_are_named() {
+    // Order-by directions, as enum values in a filter: sent as Twenty
+    // spells them.
+    let sent = accepted(
+        None,
+        &[
+            "workflow-runs",
+            "list",
+            "--order-by",
+            "name,createdAt[descnullslast]",
+        ],
+    );
+    assert_eq!(
+        sent.query_pairs(),
+        [(
+            "order_by".to_string(),
+            "name,createdAt[DescNullsLast]".to_string()
+        )]
+    );
+    let schema = spec2026();
+    let sent = accepted(
+        Some(&schema),
+        &[
+            "workflow-runs",
+            "group-by",
+            "--group-by",
+            r#"[{"status": true}]"#,
+            "--order-by-for-records",
+            "name[ASC_NULLS_LAST]",
+        ],
+    );
+    assert!(
+        sent.query_pairs().contains(&(
+            "order_by_for_records".to_string(),
+            "name[AscNullsLast]".to_string()
+        )),
+        "{:?}",
+        sent.query_pairs()
+    );
+
+    // Parameters' booleans take the words fields' booleans take.
+    for (typed, wire) in [("yes", "true"), ("NO", "false"), ("1", "true")] {
+        let sent = accepted(
+            Some(&schema),
+            &[
+                "workflow-runs",
+                "delete",
+                RUN_ID,
+                &format!("--soft-delete={typed}"),
+            ],
+        );
+        assert_eq!(
+            sent.query.as_deref(),
+            Some(&*format!("soft_delete={wire}")),
+            "{typed}"
+        );
+    }
+    refused(
+        Some(&schema),
+        &["workflow-runs", "delete", RUN_ID, "--soft-delete=maybe"],
+        &["--soft-delete expects true or false (or yes/no, 1/0), got `maybe`"],
+    );
+
+    // Option values clap checks.
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    let run = home.run_at(&server.url, &["workflow-runs", "list", "--format", "JSONL"]);
+    run.assert_ok();
+    assert_eq!(run.json()["id"], RUN_ID);
+    let run = home.run(&["completions", "BASH"]);
+    run.assert_ok();
+    assert!(run.stdout.starts_with("_twenty() {"), "{}", run.stdout);
+    let run = home.run(&["--sandbox", "export", "people", "--as", "CSV"]);
+    run.assert_ok();
+    assert!(
+        run.stdout.starts_with("name.firstName,name.lastName,"),
+        "{}",
+        run.stdout
+    );
+}
