@@ -601,8 +601,8 @@ fn nearest_operations<'c>(
 }
 
 /// Our message for a clap error about a missing option value, which clap
-/// words for its own parser ("a value is required for '--job-title
-/// <TEXT>'"); `None` for every other error, which clap prints itself.
+/// words for its own parser (`a value is required for '--job-title
+/// <TEXT>'`); `None` for every other error, which clap prints itself.
 ///
 /// The case it catches: an option whose value was left out, so that the
 /// next argument, itself an option, stands where the value should be
