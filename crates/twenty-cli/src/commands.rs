@@ -11,6 +11,7 @@ use clap::{Arg, ArgAction, Command};
 use twenty_core::names;
 use twenty_core::{Body, Catalog, Field, FieldType, Object, Operation, OperationKind, Param};
 
+use crate::UsageError;
 use crate::globals;
 use crate::inputs::body;
 
@@ -130,6 +131,23 @@ pub fn first_sentence(text: &str) -> String {
     flat.trim_end_matches('.').to_string()
 }
 
+/// The option for one input value: a switch that also takes a value for
+/// booleans, else an option whose value must follow it.
+///
+/// A value that looks like an option is not taken, so `--job-title --city
+/// Paris` is refused instead of setting the job title to `--city`; only
+/// negative numbers pass (`--position -1`). A text that starts with `-`
+/// goes after `=` (`--job-title=-x`), which clap always reads as the value.
+fn value_arg(id: String, flag: &str, kind: &FieldType) -> Arg {
+    let arg = Arg::new(id)
+        .long(flag.to_string())
+        .value_name(value_name(kind));
+    match kind {
+        FieldType::Boolean => arg.num_args(0..=1).default_missing_value("true"),
+        _ => arg.allow_negative_numbers(true),
+    }
+}
+
 /// The value name shown in help for a type (`<UUID>`, `<JSON>`).
 fn value_name(kind: &FieldType) -> &'static str {
     match kind {
@@ -178,6 +196,7 @@ fn type_note(kind: &FieldType) -> String {
             other => format!("list of {}; comma-separated or a JSON array", other.label()),
         },
         FieldType::Composite { .. } => "composite as a JSON object".to_string(),
+        FieldType::Boolean => "switch, or true/false".to_string(),
         FieldType::RelationId { target, .. } => {
             let target = human(target);
             format!("uuid of {} {target}", article(&target))
@@ -196,6 +215,16 @@ fn field_help(field: &Field, fallback: &str) -> String {
     format!("{text} ({})", type_note(&field.kind))
 }
 
+/// An example value of a parameter that Twenty reads as JSON although the
+/// document types it as text.
+fn json_example(param: &Param) -> Option<&'static str> {
+    match param.name.as_str() {
+        "group_by" => Some(r#"[{"status": true}]"#),
+        "aggregate" => Some(r#"["countNotEmptyId"]"#),
+        _ => None,
+    }
+}
+
 /// Help for a parameter, ending with type, allowed values and default.
 fn param_help(param: &Param) -> String {
     let text = param
@@ -204,7 +233,10 @@ fn param_help(param: &Param) -> String {
         .map(first_sentence)
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| human(&names::camel(&param.name)));
-    let mut notes = vec![param.kind.label()];
+    let mut notes = vec![match json_example(param) {
+        Some(example) => format!("json, such as '{example}'"),
+        None => param.kind.label(),
+    }];
     if !param.allowed.is_empty() {
         let allowed: Vec<String> = param.allowed.iter().map(json_text).collect();
         notes.push(format!("one of {}", allowed.join(", ")));
@@ -250,7 +282,6 @@ fn property_help(prop: &body::Property) -> String {
         FieldType::List { item } => {
             format!("list of {}; comma-separated or repeated", item.label())
         }
-        FieldType::Boolean => "switch, or true/false".to_string(),
         other => type_note(other),
     }];
     if let Some(default) = &prop.default {
@@ -327,16 +358,11 @@ pub fn operation_command(object: Option<&Object>, op: &Operation, name: Option<&
     let params = param_flags(op);
     let mut taken: Vec<String> = params.iter().map(|(f, _)| f.clone()).collect();
     for (flag, param) in &params {
-        let mut arg = Arg::new(format!("{PARAM}{}", param.name))
-            .long(flag.clone())
-            .value_name(value_name(&param.kind))
+        let mut arg = value_arg(format!("{PARAM}{}", param.name), flag, &param.kind)
             .help(param_help(param))
             .help_heading("Parameters");
-        if matches!(param.kind, FieldType::Boolean) {
-            arg = arg.num_args(0..=1).default_missing_value("true");
-        } else {
-            // So `--limit -1` reaches the range check instead of clap.
-            arg = arg.allow_hyphen_values(true);
+        if json_example(param).is_some() {
+            arg = arg.value_name("JSON");
         }
         cmd = cmd.arg(arg);
     }
@@ -364,10 +390,7 @@ pub fn operation_command(object: Option<&Object>, op: &Operation, name: Option<&
             let fallback = human(&field.name);
             if let Some(flag) = field_flag(&[&field.name], &taken) {
                 cmd = cmd.arg(
-                    Arg::new(format!("{FIELD}{}", field.name))
-                        .long(flag)
-                        .value_name(value_name(&field.kind))
-                        .allow_hyphen_values(true)
+                    value_arg(format!("{FIELD}{}", field.name), &flag, &field.kind)
                         .help(field_help(field, &fallback))
                         .help_heading("Fields"),
                 );
@@ -378,12 +401,13 @@ pub fn operation_command(object: Option<&Object>, op: &Operation, name: Option<&
                 };
                 let fallback = format!("{} of {}", human(&sub.name), human(&field.name));
                 cmd = cmd.arg(
-                    Arg::new(format!("{FIELD}{}.{}", field.name, sub.name))
-                        .long(flag)
-                        .value_name(value_name(&sub.kind))
-                        .allow_hyphen_values(true)
-                        .help(field_help(sub, &fallback))
-                        .help_heading("Fields"),
+                    value_arg(
+                        format!("{FIELD}{}.{}", field.name, sub.name),
+                        &flag,
+                        &sub.kind,
+                    )
+                    .help(field_help(sub, &fallback))
+                    .help_heading("Fields"),
                 );
             }
         }
@@ -414,16 +438,11 @@ pub fn operation_command(object: Option<&Object>, op: &Operation, name: Option<&
                 FieldType::List { item } => item.as_ref(),
                 other => other,
             };
-            let mut arg = Arg::new(id)
-                .long(flag)
-                .value_name(value_name(shown))
-                .allow_hyphen_values(true)
+            let mut arg = value_arg(id, &flag, shown)
                 .help(property_help(&prop))
                 .help_heading("Fields");
             if list {
                 arg = arg.value_delimiter(',').action(ArgAction::Append);
-            } else if matches!(prop.kind, FieldType::Boolean) {
-                arg = arg.num_args(0..=1).default_missing_value("true");
             }
             cmd = cmd.arg(arg);
         }
@@ -443,7 +462,7 @@ pub fn operation_command(object: Option<&Object>, op: &Operation, name: Option<&
                     .long("data")
                     .value_name("JSON")
                     .help_heading("Body")
-                    .help("Whole request body as JSON, @FILE or - for stdin; flags override its keys (json)"),
+                    .help("Whole request body as JSON, @FILE or - for stdin; flags override its keys, a composite's sub-field by sub-field (json)"),
             );
     }
 
@@ -454,7 +473,9 @@ pub fn operation_command(object: Option<&Object>, op: &Operation, name: Option<&
             .help_heading("Per item")
             .help(
                 "Run once per JSON object in FILE (or - for stdin), one per line; flags are \
-                 defaults. A file is checked whole before the first line is sent (path)",
+                 defaults. A file is checked whole before the first line is sent; an empty one \
+                 runs nothing. Exit code 0 when every line ran, 1 when only some did, else the \
+                 first failure's (path)",
             ),
     )
     .arg(
@@ -577,6 +598,109 @@ fn nearest_operations<'c>(
         found.push(left.remove(at));
     }
     found
+}
+
+/// Our message for a clap error about a missing option value, which clap
+/// words for its own parser (`a value is required for '--job-title
+/// <TEXT>'`); `None` for every other error, which clap prints itself.
+///
+/// The case it catches: an option whose value was left out, so that the
+/// next argument, itself an option, stands where the value should be
+/// (`--job-title --city Paris`), or nothing follows. clap reports it in
+/// two ways: the option got no value, or the next word (`-x`) is not one
+/// of the command's options.
+pub fn explain_parse_error(
+    error: &clap::Error,
+    root: &Command,
+    args: &[std::ffi::OsString],
+) -> Option<UsageError> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+
+    let context = |kind| match error.get(kind) {
+        Some(ContextValue::String(text)) => Some(text.as_str()),
+        _ => None,
+    };
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let (flag, next) = match error.kind() {
+        ErrorKind::InvalidValue if context(ContextKind::InvalidValue) == Some("") => {
+            // `--job-title <TEXT>`: the option as its usage shows it.
+            let shown = context(ContextKind::InvalidArg)?;
+            let flag = shown.split_whitespace().next()?.to_string();
+            let at = args.iter().rposition(|a| *a == flag)?;
+            (flag, args.get(at + 1).cloned())
+        }
+        ErrorKind::UnknownArgument => {
+            // clap names the first short flag of the word: `-5` of `-5 stars`.
+            let word = context(ContextKind::InvalidArg)?;
+            let at = args.iter().position(|a| a.starts_with(word))?;
+            let before = args.get(at.checked_sub(1)?)?;
+            let needs_value = find_long(root, before.strip_prefix("--")?).is_some_and(|arg| {
+                match arg.get_num_args() {
+                    Some(range) => range.min_values() > 0,
+                    // Unset until clap builds the command: an option that
+                    // takes values needs one by default.
+                    None => arg.get_action().takes_values(),
+                }
+            });
+            if !needs_value {
+                return None;
+            }
+            (before.clone(), Some(args[at].clone()))
+        }
+        _ => return None,
+    };
+
+    // The example is the next word when it may have been meant as the
+    // value (`-5 stars`), not when it is one of our options (`--city`).
+    let example = next
+        .as_deref()
+        .filter(|word| {
+            let name = word.trim_start_matches('-');
+            let name = name.split_once('=').map_or(name, |(n, _)| n);
+            find_long(root, name).is_none()
+        })
+        .map_or_else(|| "-x".to_string(), shell_word);
+    let set = find_long(root, flag.trim_start_matches('-')).and_then(|arg| {
+        let id = arg.get_id().as_str();
+        id.strip_prefix(FIELD)
+            .or_else(|| id.strip_prefix(BODY))
+            .map(|path| format!(", or in `--set {path}={example}`"))
+    });
+    let hint = format!(
+        "put the value right after {flag}; a value that starts with `-` goes after `=`, \
+         as in `{flag}={example}`{}",
+        set.unwrap_or_default()
+    );
+    let message = match next {
+        Some(next) => {
+            format!("{flag} needs a value, but the next argument `{next}` looks like an option")
+        }
+        None => format!("{flag} needs a value, and none follows it"),
+    };
+    Some(UsageError::new(message, Some(hint)))
+}
+
+/// `text` as one shell word: quoted when it holds a space or a quote.
+fn shell_word(text: &str) -> String {
+    if text
+        .chars()
+        .any(|c| c.is_whitespace() || "'\"$`\\".contains(c))
+    {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    } else {
+        text.to_string()
+    }
+}
+
+/// The argument whose long name is `long`, in `cmd` or any command under
+/// it (the tree holds the verbs of one resource only, so this is short).
+fn find_long<'c>(cmd: &'c Command, long: &str) -> Option<&'c Arg> {
+    cmd.get_arguments()
+        .find(|a| a.get_long() == Some(long))
+        .or_else(|| cmd.get_subcommands().find_map(|sub| find_long(sub, long)))
 }
 
 /// Every input an operation's command offers, as long flag names, for

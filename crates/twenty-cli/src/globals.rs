@@ -128,6 +128,7 @@ pub fn args() -> Vec<Arg> {
             .value_name("FORMAT")
             .global(true)
             .value_parser(["json", "jsonl", "table", "csv"])
+            .ignore_case(true)
             .hide_possible_values(true)
             .help_heading("Global options")
             .help("How to print records (one of json, jsonl, table, csv; default json)"),
@@ -142,7 +143,10 @@ pub fn args() -> Vec<Arg> {
             .action(ArgAction::SetTrue)
             .global(true)
             .help_heading("Global options")
-            .help("Print the server's response unchanged (switch)"),
+            .help(
+                "Print the server's answer unchanged, as JSON; --jq runs on it. Not with \
+                 list --all, nor with another --format unless --jq picks what to print (switch)",
+            ),
         Arg::new("sandbox")
             .long("sandbox")
             .action(ArgAction::SetTrue)
@@ -262,7 +266,11 @@ impl Globals {
     /// into every subcommand's matches, so any level works). Fails on a
     /// profile name that is not safe to put in a file name.
     pub fn from_matches(m: &ArgMatches) -> Result<Self, UsageError> {
-        let format = match m.get_one::<String>("format").map(String::as_str) {
+        // Any case passes clap (`JSON`), which hands it over as typed.
+        let format_name = m
+            .get_one::<String>("format")
+            .map(|f| f.to_ascii_lowercase());
+        let format = match format_name.as_deref() {
             Some("jsonl") => Format::Jsonl,
             Some("table") => Format::Table,
             Some("csv") => Format::Csv,
@@ -277,7 +285,7 @@ impl Globals {
             api_key_file: m.get_one::<String>("api-key-file").map(PathBuf::from),
             schema: m.get_one::<String>("schema").map(PathBuf::from),
             format,
-            format_name: m.get_one::<String>("format").cloned(),
+            format_name,
             jq: m.get_one::<String>("jq").cloned(),
             raw: m.get_flag("raw"),
             sandbox: m.get_flag("sandbox"),

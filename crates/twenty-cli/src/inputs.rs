@@ -62,6 +62,9 @@ pub struct Inputs {
     pub data: Option<Value>,
     /// `--ids` of find duplicates.
     pub ids: Vec<String>,
+    /// These are an `--each` line's inputs over the command line's, so a
+    /// message about what is missing speaks of the line.
+    pub line: bool,
 }
 
 /// A checked request, ready to send.
@@ -178,6 +181,7 @@ pub fn merge_item(
     item: &Map<String, Value>,
 ) -> Result<Inputs, UsageError> {
     let mut inputs = defaults.clone();
+    inputs.line = true;
     for (key, value) in item {
         if key == "id" && op.takes_id() {
             inputs.id = Some(scalar_text(value));
@@ -227,6 +231,15 @@ pub fn prepare(
     // The id, when the path has one.
     let mut path = op.path.clone();
     let id = if op.takes_id() {
+        let given = inputs.id.as_deref().is_some_and(|id| !id.trim().is_empty());
+        if inputs.line && !given {
+            return Err(UsageError::new(
+                format!("missing record id: the line has no `id`, which `twenty {command}` needs"),
+                Some(format!(
+                    "add one to every line, such as {{\"id\": \"{EXAMPLE_ID}\"}}"
+                )),
+            ));
+        }
         let id = check_id(command, inputs.id.as_deref())?;
         path = path.replace("{id}", &id);
         Some(id)
@@ -276,6 +289,27 @@ pub fn prepare(
     }
 
     let body = build_body(object, op, command, inputs, limits)?;
+    let update = matches!(
+        op.kind,
+        OperationKind::UpdateOne | OperationKind::UpdateMany
+    );
+    if update
+        && body
+            .as_ref()
+            .is_some_and(|b| b.as_object().is_some_and(Map::is_empty))
+    {
+        // An empty PATCH changes nothing but `updatedAt`: surely a mistake.
+        let hint = match inputs.line {
+            true => "add a field to the line, such as {\"name\": \"x\"}, or give a field \
+                     flag as every line's default"
+                .to_string(),
+            false => format!("`twenty {command} --help` lists the field flags"),
+        };
+        return Err(UsageError::new(
+            "nothing to update: give a field flag, --set or --data",
+            Some(hint),
+        ));
+    }
     Ok(Call {
         id,
         path,
@@ -284,12 +318,15 @@ pub fn prepare(
     })
 }
 
+/// A record id for examples in hints.
+const EXAMPLE_ID: &str = "8d7f2a8e-1f4b-4c39-9a4e-2f6c2b1d9e10";
+
 fn check_id(command: &str, id: Option<&str>) -> Result<String, UsageError> {
     let Some(id) = id.map(str::trim).filter(|s| !s.is_empty()) else {
         return Err(UsageError::new(
             format!("missing record id: `twenty {command}` needs the id of the record"),
             Some(format!(
-                "pass it after the verb, such as `twenty {command} 8d7f2a8e-1f4b-4c39-9a4e-2f6c2b1d9e10`"
+                "pass it after the verb, such as `twenty {command} {EXAMPLE_ID}`"
             )),
         ));
     };
@@ -354,12 +391,13 @@ fn check_param(object: Option<&Object>, param: &Param, text: &str) -> Result<Str
                 text.trim().to_string()
             }
         }
-        FieldType::Boolean => match text.trim().to_ascii_lowercase().as_str() {
-            "true" => "true".to_string(),
-            "false" => "false".to_string(),
-            _ => {
+        // The words a boolean field takes (`yes`, `0`), sent as Twenty
+        // reads them: `?upsert=true` only turns on with exactly `true`.
+        FieldType::Boolean => match values::parse_boolean(text.trim()) {
+            Some(value) => value.to_string(),
+            None => {
                 return Err(UsageError::new(
-                    format!("{flag} expects true or false, got `{text}`"),
+                    format!("{flag} expects true or false (or yes/no, 1/0), got `{text}`"),
                     None,
                 ));
             }
@@ -403,24 +441,38 @@ fn check_param(object: Option<&Object>, param: &Param, text: &str) -> Result<Str
                 return Ok(checked.to_string());
             }
         } else if param.name == "order_by" || param.name == "orderBy" {
-            twenty_core::filter::parse_order_by_for(&value, object).map_err(|e| {
-                UsageError::new(
-                    format!(
-                        "--order-by is invalid: {}\n  {}",
-                        e.message,
-                        e.render(&value).replace('\n', "\n  ")
-                    ),
-                    None,
-                )
-            })?;
+            return checked_order(object, &flag, &value);
         }
+    }
+    if let (Some(object), "order_by_for_records") = (object, param.name.as_str()) {
+        return checked_order(object, &flag, &value);
     }
     check_param_shape(object, param, &flag, &value)?;
     Ok(value)
 }
 
+/// Checks an order-by text against the object's fields; returns what to
+/// send: the text as written, or the checked order's print when that
+/// spells a direction as Twenty does (`descnullslast` is DescNullsLast).
+fn checked_order(object: &Object, flag: &str, text: &str) -> Result<String, UsageError> {
+    let checked = twenty_core::filter::parse_order_by_for(text, object).map_err(|e| {
+        UsageError::new(
+            format!(
+                "{flag} is invalid: {}\n  {}",
+                e.message,
+                e.render(text).replace('\n', "\n  ")
+            ),
+            None,
+        )
+    })?;
+    match twenty_core::filter::parse_order_by(text) {
+        Ok(plain) if plain == checked => Ok(text.to_string()),
+        _ => Ok(checked.to_string()),
+    }
+}
+
 /// The parameters whose text has a shape of its own: cursors, and the
-/// JSON and order-by texts of group by.
+/// JSON texts of group by.
 fn check_param_shape(
     object: Option<&Object>,
     param: &Param,
@@ -439,21 +491,7 @@ fn check_param_shape(
                 Some(format!("such as {flag} '[\"countNotEmptyId\"]'")),
             )),
         },
-        "order_by_for_records" => match object {
-            Some(object) => twenty_core::filter::parse_order_by_for(text, object)
-                .map(|_| ())
-                .map_err(|e| {
-                    UsageError::new(
-                        format!(
-                            "{flag} is invalid: {}\n  {}",
-                            e.message,
-                            e.render(text).replace('\n', "\n  ")
-                        ),
-                        None,
-                    )
-                }),
-            None => Ok(()),
-        },
+
         _ => Ok(()),
     }
 }
@@ -556,13 +594,10 @@ fn build_body(
     limits: &Limits,
 ) -> Result<Option<Value>, UsageError> {
     let Some(shape) = &op.body else {
-        if !inputs.fields.is_empty() || inputs.data.is_some() {
-            return Err(UsageError::new(
-                format!("{} takes no body, so field values cannot be sent", op.id),
-                None,
-            ));
+        if inputs.fields.is_empty() && inputs.data.is_none() {
+            return Ok(None);
         }
-        return Ok(None);
+        return Err(no_body(op, command, inputs));
     };
     if let Body::Schema { schema } = shape {
         return body::build(op, command, schema, inputs).map(Some);
@@ -663,6 +698,57 @@ fn build_body(
     }
 }
 
+/// The refusal of field values for an operation that takes no body (a
+/// delete, a get): the keys are named, and for `--each` lines, which
+/// usually come whole from another command's output, so is the way to
+/// keep only the id.
+fn no_body(op: &Operation, command: &str, inputs: &Inputs) -> UsageError {
+    let mut keys: Vec<&str> = Vec::new();
+    for (path, _) in &inputs.fields {
+        let head = path.split('.').next().unwrap_or(path);
+        if !keys.contains(&head) {
+            keys.push(head);
+        }
+    }
+    let shown: Vec<String> = keys.iter().take(5).map(|k| format!("`{k}`")).collect();
+    let mut named = shown.join(", ");
+    if keys.len() > shown.len() {
+        named.push_str(&format!(" and {} more", keys.len() - shown.len()));
+    }
+    if named.is_empty() {
+        named = "a body".to_string();
+    }
+    if !inputs.line {
+        return UsageError::new(
+            format!("`twenty {command}` takes no body, so it cannot send {named}"),
+            None,
+        );
+    }
+    let mut allowed: Vec<String> = Vec::new();
+    if op.takes_id() {
+        allowed.push("`id`".to_string());
+    }
+    allowed.extend(
+        op.params
+            .iter()
+            .filter(|p| p.location == twenty_core::ParamLocation::Query)
+            .map(|p| format!("`{}`", p.name)),
+    );
+    let hint = match (allowed.as_slice(), op.takes_id()) {
+        ([], _) => "its lines take no keys, so each is `{}`".to_string(),
+        (_, true) => format!(
+            "a line may hold only {}: keep just the id, such as with `--jq '{{id}}'` on the \
+             command that writes the lines",
+            allowed.join(", ")
+        ),
+        (_, false) => format!("a line may hold only {}", allowed.join(", ")),
+    };
+    UsageError::new(
+        format!("`twenty {command}` takes no fields, but the line has {named}"),
+        Some(hint),
+    )
+}
+
 /// A body the catalog gives no record shape for: `--data` with `--set`
 /// paths laid over it, values parsed as JSON when they are JSON.
 fn loose_body(inputs: &Inputs) -> Value {
@@ -727,6 +813,17 @@ fn apply_fields(
                 value.clone()
             }
         };
+        // A composite given whole merges with the sub-fields set before it
+        // (`--data`'s, or the flags that are an `--each` line's defaults),
+        // the later value winning for each sub-field, as Twenty merges an
+        // update: `{"name": {"firstName": "E1"}}` keeps `--name.last-name`.
+        let composite = matches!(kind_at(object, path), Some(FieldType::Composite { .. }));
+        if composite
+            && let (Value::Object(given), Some(Value::Object(set))) = (&value, record.get_mut(path))
+        {
+            set.extend(given.clone());
+            continue;
+        }
         values::set_path(record, path, value);
     }
     Ok(())

@@ -88,12 +88,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
 
 /// Prints an error the way every command does and returns its exit code.
 pub fn report(error: &anyhow::Error) -> i32 {
-    let closed_pipe = error.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-    });
-    if closed_pipe {
+    if output::is_closed_pipe(error) {
         // The reader of our output stopped reading (`| head`): not a failure.
         return 0;
     }
@@ -211,6 +206,7 @@ fn fixed_commands() -> Vec<Command> {
                 Arg::new("shell")
                     .required(true)
                     .value_parser(clap::value_parser!(clap_complete::Shell))
+                    .ignore_case(true)
                     .help("Shell to complete for (one of bash, zsh, fish, elvish, powershell)"),
             ),
     ]
@@ -383,10 +379,13 @@ fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
     {
         root = root.mut_subcommand("call", |_| commands::call_command(catalog, second));
     }
-    let argv = std::iter::once(OsString::from("twenty")).chain(args);
+    let argv = std::iter::once(OsString::from("twenty")).chain(args.iter().cloned());
     let matches = match root.clone().try_get_matches_from(argv) {
         Ok(m) => m,
         Err(e) => {
+            if let Some(usage) = commands::explain_parse_error(&e, &root, &args) {
+                return Err(usage.into());
+            }
             let _ = e.print();
             return Ok(e.exit_code());
         }

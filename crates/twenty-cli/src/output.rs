@@ -357,6 +357,21 @@ impl<'a> Printer<'a> {
     }
 }
 
+/// Whether `error` comes from writing to a stdout whose reader has gone
+/// away (`twenty ... | head`). The CSV writer wraps the I/O error in its
+/// own, without giving it as the source.
+pub fn is_closed_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        let io = cause.downcast_ref::<io::Error>().or_else(|| {
+            match cause.downcast_ref::<csv::Error>().map(csv::Error::kind) {
+                Some(csv::ErrorKind::Io(e)) => Some(e),
+                _ => None,
+            }
+        });
+        io.is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// The records of a result: the items of a list, else the value itself.
 fn elements(value: &Value) -> std::slice::Iter<'_, Value> {
     match value {

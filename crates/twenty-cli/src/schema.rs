@@ -165,17 +165,14 @@ fn show(globals: &Globals, object: &Object) -> Result<()> {
         .fields
         .iter()
         .flat_map(|field| {
-            let kind = match &field.kind {
-                twenty_core::FieldType::Enum { values } => format!("enum: {}", values.join(", ")),
-                other => other.label(),
-            };
             let access = if field.writable { "" } else { " (read-only)" };
             let subs = field
                 .kind
                 .sub_fields()
                 .iter()
-                .map(|sub| (format!("{}.{}", field.name, sub.name), sub.kind.label()))
+                .map(|sub| (format!("{}.{}", field.name, sub.name), kind_text(&sub.kind)))
                 .collect::<Vec<_>>();
+            let kind = kind_text(&field.kind);
             std::iter::once((field.name.clone(), format!("{kind}{access}"))).chain(subs)
         })
         .collect();
@@ -184,6 +181,15 @@ fn show(globals: &Globals, object: &Object) -> Result<()> {
         outln!("  {name:width$}  {kind}")?;
     }
     Ok(())
+}
+
+/// A field's type for `schema show`: an enum with its values, so that a
+/// sub-field such as `createdBy.source` says what it takes too.
+fn kind_text(kind: &twenty_core::FieldType) -> String {
+    match kind {
+        twenty_core::FieldType::Enum { values } => format!("enum: {}", values.join(", ")),
+        other => other.label(),
+    }
 }
 
 fn print_json(globals: &Globals, value: &Value) -> Result<()> {

@@ -69,10 +69,23 @@ pub fn run(
         defaults: inputs::from_matches(m)?,
         limits: Limits::of(catalog),
     };
+    check_raw(globals, all)?;
     let plan = match m.get_one::<String>("each") {
         None => Plan::Single(job.prepare(&job.defaults)?),
         Some(source) => Plan::Each(each::Source::open(source, &job, &settings)?),
     };
+    if let Plan::Single(call) = &plan
+        && all
+        && call.query.iter().any(|(k, v)| k == "limit" && v == "0")
+    {
+        // The server answers an empty page that says more follow, with no
+        // cursor to follow: paging could never end.
+        return Err(UsageError::new(
+            "--all cannot page with --limit 0: every page would be empty",
+            Some("leave --limit out to page by the server's default, or give at least 1".into()),
+        )
+        .into());
+    }
     let mut printer = Printer::new(globals.format, object, jq);
 
     context::init_logging(globals);
@@ -99,6 +112,37 @@ pub fn run(
         }
         result
     })
+}
+
+/// `--raw` prints one answer as the server sent it, so it cannot mean
+/// anything with `--all`, which joins many, or with a format that would
+/// rewrite it; with `--jq` the filter runs on the answer and its output is
+/// formatted as usual.
+fn check_raw(globals: &Globals, all: bool) -> Result<(), UsageError> {
+    if !globals.raw {
+        return Ok(());
+    }
+    if all {
+        return Err(UsageError::new(
+            "--raw cannot be used with --all: --raw prints one answer as the server sent it, \
+             and --all joins the records of every page",
+            Some("drop --raw for every record, or --all for the first page's answer".into()),
+        ));
+    }
+    let format = globals.format_name.as_deref().unwrap_or("json");
+    if format != "json" && globals.jq.is_none() {
+        return Err(UsageError::new(
+            format!(
+                "--raw cannot be used with --format {format}: it prints the server's answer \
+                 unchanged, as JSON"
+            ),
+            Some(format!(
+                "drop --raw for {format}, or add --jq to pick from the answer what to print \
+                 as {format}"
+            )),
+        ));
+    }
+    Ok(())
 }
 
 /// The result of one call.
@@ -169,7 +213,14 @@ pub async fn execute(
     } else {
         RetrySafety::WhenUnprocessed
     };
-    let response = client.send(request).await?;
+    let sent = client.send_noting_repeats(request).await;
+    let response = match sent.result {
+        Ok(response) => response,
+        Err(error @ twenty_client::Error::NotFound { .. }) if sent.repeated_after_unknown => {
+            return after_lost_answer(client, object, op, &call, raw, error).await;
+        }
+        Err(error) => return Err(error),
+    };
     if raw {
         return Ok(Outcome::Raw(response.text));
     }
@@ -181,6 +232,50 @@ pub async fn execute(
         )?)),
         None => Ok(Outcome::Data(response.body)),
     }
+}
+
+/// The result of a delete or restore of one record whose first answer was
+/// lost and whose repeat was refused with "not found": the lost attempt did
+/// the work, so the repeat found nothing left to do. A delete then returns
+/// what Twenty returns, the id; a restore reads the record back, and only
+/// a record that is there and not deleted counts as restored. Anything
+/// else keeps the repeat's `error`.
+async fn after_lost_answer(
+    client: &Client,
+    object: Option<&Object>,
+    op: &Operation,
+    call: &Call,
+    raw: bool,
+    error: twenty_client::Error,
+) -> Result<Outcome, twenty_client::Error> {
+    let (Some(object), Some(id)) = (object, call.id.as_deref()) else {
+        return Err(error);
+    };
+    let record = match op.kind {
+        OperationKind::DeleteOne => serde_json::json!({ "id": id }),
+        OperationKind::RestoreOne => match client.find_one(object, id, depth_of(call)).await {
+            Ok(record) if record.get("deletedAt").is_none_or(Value::is_null) => record,
+            _ => return Err(error),
+        },
+        _ => return Err(error),
+    };
+    tracing::debug!(
+        "{} {id}: the repeat found nothing left to do, so the unanswered attempt did it",
+        object.singular
+    );
+    if !raw {
+        return Ok(Outcome::Data(record));
+    }
+    // No answer of the server's own survives: the one Twenty sends for
+    // this operation is rebuilt, so `--raw` output keeps its shape.
+    let verb = match op.kind {
+        OperationKind::DeleteOne => "delete",
+        _ => "restore",
+    };
+    let key = format!("{verb}{}", twenty_core::names::pascal(&object.singular));
+    Ok(Outcome::Raw(
+        serde_json::json!({ "data": { key: record } }).to_string(),
+    ))
 }
 
 /// Gives every record without an `id` a fresh one, so that a create sent

@@ -2,7 +2,9 @@
 //! order, error lines with `--continue-on-error`, and parallel items with
 //! `--concurrency` that still print in order. A file is checked whole
 //! before anything is sent; a stream stops at its first bad line and says
-//! what ran. `--jq` and `--format` apply to each line's result.
+//! what ran. `--jq` and `--format` apply to each line's result. The exit
+//! code is 1 once any line took effect; a closed stdout or Ctrl-C stops
+//! the sending and says which lines ran.
 
 mod support;
 
@@ -102,11 +104,8 @@ fn continue_on_error_writes_an_error_line_and_goes_on() {
             "--continue-on-error",
         ],
     );
-    assert_eq!(
-        run.code, 6,
-        "a missing record is exit code 6: {}",
-        run.stderr
-    );
+    // Lines 1 and 2 ran before line 3 failed: 1, whatever line 3's code.
+    assert_eq!(run.code, 1, "{}", run.stderr);
     let out = lines(&run.stdout);
     assert_eq!(out.len(), 4);
     assert_eq!(out[0]["id"], IDS[0]);
@@ -133,11 +132,13 @@ fn without_continue_on_error_the_first_failure_stops() {
         &[
             "workflow-runs",
             "update",
+            "--name",
+            "n",
             "--each",
             file.to_str().expect("utf-8"),
         ],
     );
-    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(lines(&run.stdout).len(), 2);
     let mut stderr = run.stderr.lines();
     let error = stderr.next().unwrap_or_default();
@@ -169,6 +170,8 @@ fn an_invalid_item_is_refused_before_sending_it() {
         &[
             "workflow-runs",
             "update",
+            "--name",
+            "n",
             "--each",
             file.to_str().expect("utf-8"),
             "--continue-on-error",
@@ -227,6 +230,8 @@ fn concurrency_keeps_input_order() {
         &[
             "workflow-runs",
             "update",
+            "--name",
+            "n",
             "--each",
             file.to_str().expect("utf-8"),
             "--concurrency",
@@ -323,9 +328,9 @@ fn a_file_is_checked_whole_before_anything_is_sent() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr.starts_with(&format!(
-            "error: --each `{path}` line 1: missing record id: `twenty workflow-runs update` \
-             needs the id of the record\nhint: pass it after the verb, such as `twenty \
-             workflow-runs update 8d7f2a8e-1f4b-4c39-9a4e-2f6c2b1d9e10`; nothing was sent:"
+            "error: --each `{path}` line 1: missing record id: the line has no `id`, which \
+             `twenty workflow-runs update` needs\nhint: add one to every line, such as \
+             {{\"id\": \"8d7f2a8e-1f4b-4c39-9a4e-2f6c2b1d9e10\"}}; nothing was sent:"
         )),
         "{}",
         run.stderr
@@ -510,7 +515,7 @@ fn error_lines_keep_csv_clean_by_going_to_stderr() {
         ],
         &input,
     );
-    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(
         run.stdout,
         format!("id\n{}\n{}\n{}\n", IDS[0], IDS[1], IDS[3])
@@ -540,6 +545,8 @@ fn in_flight_lines_after_a_failure_still_report() {
         &[
             "workflow-runs",
             "update",
+            "--name",
+            "n",
             "--each",
             "-",
             "--concurrency",
@@ -549,7 +556,7 @@ fn in_flight_lines_after_a_failure_still_report() {
         ],
         &input,
     );
-    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(run.stdout, format!("{}\n{}\n{}\n", IDS[0], IDS[1], IDS[3]));
     assert!(
         run.stderr.ends_with(
@@ -559,4 +566,322 @@ fn in_flight_lines_after_a_failure_still_report() {
         "{}",
         run.stderr
     );
+}
+
+/// Reads workflow runs by id; id 3 is missing (404, as Twenty 2026 says).
+fn reads(r: &Recorded) -> (u16, Value) {
+    let id = r.path.rsplit('/').next().unwrap_or_default().to_string();
+    if id == IDS[2] {
+        let body = json!({"statusCode": 404, "error": "NotFoundException",
+                          "messages": ["Record not found"]});
+        return (404, body);
+    }
+    (200, json!({"data": {"workflowRun": {"id": id}}}))
+}
+
+/// A file of one `{"id": ...}` line per id.
+fn id_file(home: &Home, name: &str, ids: &[&str]) -> String {
+    let path = home.path().join(name);
+    let text: String = ids
+        .iter()
+        .map(|id| format!("{{\"id\":\"{id}\"}}\n"))
+        .collect();
+    std::fs::write(&path, text).expect("write");
+    path.to_str().expect("utf-8").to_string()
+}
+
+#[test]
+fn the_exit_code_says_whether_any_line_took_effect() {
+    let server = Recorder::start(reads);
+    let home = Home::new();
+    let some_ran = id_file(&home, "some.jsonl", &[IDS[0], IDS[2], IDS[1]]);
+    let none_ran = id_file(&home, "none.jsonl", &[IDS[2], IDS[0]]);
+    let get = |file: &str, more: &[&str]| {
+        let mut args = vec!["workflow-runs", "get", "--each", file, "--jq", ".id"];
+        args.extend_from_slice(more);
+        home.run_at(&server.url, &args)
+    };
+
+    // Line 1 ran, line 2 was not found: 1, with or without going on.
+    let run = get(&some_ran, &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.stdout, format!("{}\n", IDS[0]));
+    assert!(
+        run.stderr.ends_with(
+            "hint: line 1 ran (its result is on stdout); nothing after line 2 was sent\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    let run = get(&some_ran, &["--continue-on-error"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let out: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(out[0], IDS[0]);
+    assert_eq!(
+        serde_json::from_str::<Value>(out[1]).expect("an error line"),
+        json!({"line": 2, "error": "Record not found", "status": 404, "exit_code": 6})
+    );
+    assert_eq!(out[2], IDS[1]);
+
+    // The first line failed and stopped the run: nothing took effect, so
+    // the code is that line's.
+    let run = get(&none_ran, &[]);
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .ends_with("hint: no line ran; nothing after line 1 was sent\n"),
+        "{}",
+        run.stderr
+    );
+    // Going on, line 2 ran.
+    assert_eq!(get(&none_ran, &["--continue-on-error"]).code, 1);
+
+    // An empty file runs nothing, which is no failure.
+    let empty = id_file(&home, "empty.jsonl", &[]);
+    let run = get(&empty, &[]);
+    run.assert_ok();
+    assert_eq!((run.stdout.as_str(), run.stderr.as_str()), ("", ""));
+    assert_eq!(server.requests().len(), 2 + 3 + 1 + 2);
+}
+
+/// Runs `twenty --api-url URL ... args` with stdout closed before it
+/// writes anything, as `| head -0` would leave it; returns the exit code
+/// and stderr.
+fn with_stdout_closed(home: &Home, url: &str, args: &[&str]) -> (Option<i32>, String) {
+    let mut child = home
+        .command()
+        .args(["--api-url", url, "--api-key-file"])
+        .arg(home.key_file())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("twenty starts");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("twenty ends");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code(), stderr)
+}
+
+#[test]
+fn a_closed_stdout_stops_the_lines_and_a_change_says_what_ran() {
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    let file = home.path().join("runs.jsonl");
+    let input: String = (1..=30)
+        .map(|i| format!("{{\"name\":\"r{i}\"}}\n"))
+        .collect();
+    std::fs::write(&file, input).expect("write");
+    let path = file.to_str().expect("utf-8");
+
+    let (code, stderr) = with_stdout_closed(
+        &home,
+        &server.url,
+        &["workflow-runs", "create", "--each", path, "--jq", ".name"],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: --each `{path}` stopped: stdout was closed before every result was \
+             written\nhint: line 1 ran, but the result of line 1 could not be written to the \
+             closed stdout; nothing after line 1 was sent\n"
+        )
+    );
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "no line after the first is sent"
+    );
+
+    // A table is written at the end, so every line ran and none was seen.
+    let short = id_file(&home, "two.jsonl", &[IDS[0], IDS[1]]);
+    let (code, stderr) = with_stdout_closed(
+        &home,
+        &server.url,
+        &[
+            "workflow-runs",
+            "delete",
+            "--each",
+            &short,
+            "--format",
+            "table",
+        ],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.ends_with(
+            "hint: lines 1-2 ran, but the results of lines 1 and 2 could not be written to \
+             the closed stdout; nothing after line 2 was sent\n"
+        ),
+        "{stderr}"
+    );
+
+    // A read ends quietly, as `list | head` does.
+    let reads_sent = server.requests().len();
+    let ids = id_file(&home, "ids.jsonl", &[IDS[0], IDS[1], IDS[3]]);
+    let (code, stderr) = with_stdout_closed(
+        &home,
+        &server.url,
+        &["workflow-runs", "get", "--each", &ids],
+    );
+    assert_eq!((code, stderr.as_str()), (Some(0), ""));
+    assert_eq!(server.requests().len(), reads_sent + 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_sending_lets_the_line_in_flight_finish_and_says_what_ran() {
+    use std::io::BufRead as _;
+    use std::sync::Mutex;
+    use std::sync::mpsc;
+
+    // Line 2's request is held until the test has seen the interruption
+    // reach twenty, so that it is in flight when Ctrl-C comes.
+    let (arrived, line_two) = mpsc::channel::<()>();
+    let (release, held) = mpsc::channel::<()>();
+    let (arrived, held) = (Mutex::new(arrived), Mutex::new(held));
+    let server = Recorder::start(move |r| {
+        if r.path.ends_with(IDS[1]) {
+            arrived.lock().expect("lock").send(()).expect("test waits");
+            held.lock().expect("lock").recv().expect("test releases");
+        }
+        echo(r)
+    });
+    let home = Home::new();
+    let path = id_file(&home, "items.jsonl", &IDS);
+    let mut child = home
+        .command()
+        .args(["--api-url", &server.url, "--api-key-file"])
+        .arg(home.key_file())
+        .args(["workflow-runs", "update", "--each", &path, "--name", "x"])
+        .args(["--jq", ".id"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("twenty starts");
+    line_two.recv().expect("line 2 is sent");
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(kill.success());
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut notice = String::new();
+    stderr.read_line(&mut notice).expect("a line on stderr");
+    assert_eq!(
+        notice,
+        "interrupted: waiting up to 3s for line 2 in flight; Ctrl-C again to stop waiting\n"
+    );
+    release.send(()).expect("the server waits");
+
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("stderr");
+    let output = child.wait_with_output().expect("twenty ends");
+    assert_eq!(output.status.code(), Some(130), "{rest}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        format!("{}\n{}\n", IDS[0], IDS[1])
+    );
+    assert_eq!(
+        rest,
+        format!(
+            "error: --each `{path}` was interrupted (Ctrl-C)\nhint: lines 1-2 ran (their \
+             results are on stdout); nothing after line 2 was sent\n"
+        )
+    );
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[test]
+fn lines_that_cannot_run_say_what_to_change_in_the_line() {
+    let counter = Counter::start();
+    let home = Home::new();
+    let run_lines = |args: &[&str], input: &str| {
+        let run = piped(&home, &counter.url, args, input);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert_eq!(run.stdout, "");
+        run.stderr
+    };
+
+    // Whole records, as `list --format jsonl` writes them, into a delete.
+    let record = format!(
+        "{{\"id\":\"{}\",\"name\":\"n\",\"status\":\"RUNNING\",\"position\":1,\
+         \"output\":null,\"context\":null,\"createdAt\":\"2026-01-01\"}}\n",
+        IDS[0]
+    );
+    assert_eq!(
+        run_lines(&["workflow-runs", "delete", "--each", "-"], &record),
+        "error: --each line 1: `twenty workflow-runs delete` takes no fields, but the line \
+         has `name`, `status`, `position`, `output`, `context` and 1 more\n\
+         hint: a line may hold only `id`: keep just the id, such as with `--jq '{id}'` on the \
+         command that writes the lines\n\
+         hint: nothing was sent\n"
+    );
+    // A line without an id.
+    assert_eq!(
+        run_lines(
+            &["workflow-runs", "get", "--each", "-"],
+            "{\"name\":\"n\"}\n"
+        ),
+        "error: --each line 1: missing record id: the line has no `id`, which `twenty \
+         workflow-runs get` needs\n\
+         hint: add one to every line, such as {\"id\": \"8d7f2a8e-1f4b-4c39-9a4e-2f6c2b1d9e10\"}\n\
+         hint: nothing was sent\n"
+    );
+    // An update line with nothing to change.
+    assert_eq!(
+        run_lines(
+            &["workflow-runs", "update", "--each", "-"],
+            &format!("{{\"id\":\"{}\"}}\n", IDS[0])
+        ),
+        "error: --each line 1: nothing to update: give a field flag, --set or --data\n\
+         hint: add a field to the line, such as {\"name\": \"x\"}, or give a field flag as \
+         every line's default\n\
+         hint: nothing was sent\n"
+    );
+    assert_eq!(counter.connections_made(), 0);
+}
+
+#[test]
+fn a_lines_composite_merges_with_the_flags_sub_fields() {
+    let server = Recorder::start(|r| {
+        let body = r.body.clone().unwrap_or_default();
+        (201, json!({"data": {"createPerson": body}}))
+    });
+    let home = Home::new();
+    let input = "{\"name\":{\"firstName\":\"E1\"}}\n\
+                 {\"name\":{\"firstName\":\"E2\",\"lastName\":\"Own\"}}\n\
+                 {\"name.firstName\":\"E3\"}\n";
+    let run = piped(
+        &home,
+        &server.url,
+        &[
+            "people",
+            "create",
+            "--each",
+            "-",
+            "--name.last-name",
+            "Default",
+            "--emails",
+            r#"{"primaryEmail": "team@example.com"}"#,
+        ],
+        input,
+    );
+    run.assert_ok();
+    let names: Vec<Value> = server
+        .requests()
+        .iter()
+        .map(|r| r.body.as_ref().expect("a body")["name"].clone())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            json!({"lastName": "Default", "firstName": "E1"}),
+            json!({"lastName": "Own", "firstName": "E2"}),
+            json!({"lastName": "Default", "firstName": "E3"}),
+        ]
+    );
+    let emails = &server.requests()[0].body.clone().expect("a body")["emails"];
+    assert_eq!(emails, &json!({"primaryEmail": "team@example.com"}));
 }

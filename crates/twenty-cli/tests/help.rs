@@ -251,6 +251,44 @@ fn help_of_merge_in_2026() {
 }
 
 #[test]
+fn json_parameters_of_group_by_say_they_take_json() {
+    let schema = support::spec_2026();
+    let text = help(&[
+        "--schema",
+        schema.to_str().expect("utf-8"),
+        "people",
+        "group-by",
+        "--help",
+    ]);
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains(
+            r#"--group-by <JSON> Array of fields to group by (json, such as '[{"status": true}]'; required)"#
+        ),
+        "{text}"
+    );
+    assert!(
+        flat.contains(
+            r#"--aggregate <JSON> Array of aggregate operations to compute for each group (json, such as '["countNotEmptyId"]')"#
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn schema_show_gives_the_values_of_enum_sub_fields() {
+    let text = help(&["schema", "show", "people"]);
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("createdBy.source "))
+        .unwrap_or_else(|| panic!("no createdBy.source in:\n{text}"));
+    assert_eq!(
+        line.split_whitespace().collect::<Vec<_>>().join(" "),
+        "createdBy.source enum: EMAIL, CALENDAR, WORKFLOW, API, IMPORT, MANUAL, SYSTEM, WEBHOOK"
+    );
+}
+
+#[test]
 fn relation_ids_take_the_right_article() {
     let text = help(&["attachments", "create", "--help"]);
     assert!(text.contains("(uuid of an opportunity)"), "{text}");

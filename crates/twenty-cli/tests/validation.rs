@@ -518,3 +518,307 @@ fn a_mistyped_operation_id_suggests_at_most_three() {
     assert!((1..=3).contains(&named), "{tip}");
     assert!(tip.contains("'findOneWorkflowRun'"), "{tip}");
 }
+
+#[test]
+fn a_value_left_out_is_not_taken_from_the_next_option() {
+    let hint = |flag: &str, example: &str, set: Option<&str>| {
+        let set = set
+            .map(|path| format!(", or in `--set {path}={example}`"))
+            .unwrap_or_default();
+        format!(
+            "hint: put the value right after {flag}; a value that starts with `-` goes after \
+             `=`, as in `{flag}={example}`{set}\n"
+        )
+    };
+    let stderr = refused(
+        None,
+        &[
+            "people",
+            "create",
+            "--job-title",
+            "--city",
+            "--jq",
+            ".jobTitle",
+        ],
+        &[],
+    );
+    assert_eq!(
+        stderr,
+        format!(
+            "error: --job-title needs a value, but the next argument `--city` looks like an \
+             option\n{}",
+            hint("--job-title", "-x", Some("jobTitle"))
+        )
+    );
+    // A global option after it, as in `--name.first-name --jq`.
+    let stderr = refused(
+        None,
+        &["people", "create", "--name.first-name", "--jq"],
+        &[],
+    );
+    assert_eq!(
+        stderr,
+        format!(
+            "error: --name.first-name needs a value, but the next argument `--jq` looks like \
+             an option\n{}",
+            hint("--name.first-name", "-x", Some("name.firstName"))
+        )
+    );
+    let stderr = refused(None, &["people", "create", "--city"], &[]);
+    assert_eq!(
+        stderr,
+        format!(
+            "error: --city needs a value, and none follows it\n{}",
+            hint("--city", "-x", Some("city"))
+        )
+    );
+    // A text that starts with `-` is shown the way it can be written.
+    let stderr = refused(None, &["people", "create", "--job-title", "-5 stars"], &[]);
+    assert_eq!(
+        stderr,
+        format!(
+            "error: --job-title needs a value, but the next argument `-5 stars` looks like an \
+             option\n{}",
+            hint("--job-title", "'-5 stars'", Some("jobTitle"))
+        )
+    );
+    // Parameters have no --set path.
+    let stderr = refused(
+        None,
+        &["workflow-runs", "list", "--filter", "--limit", "3"],
+        &[],
+    );
+    assert_eq!(
+        stderr,
+        format!(
+            "error: --filter needs a value, but the next argument `--limit` looks like an \
+             option\n{}",
+            hint("--filter", "-x", None)
+        )
+    );
+}
+
+#[test]
+fn values_that_start_with_a_dash_pass_where_they_cannot_be_options() {
+    let sent = accepted(
+        None,
+        &[
+            "workflow-runs",
+            "update",
+            RUN_ID,
+            "--position",
+            "-1.5",
+            "--name=-x",
+            "--set",
+            "createdBy.name=-y",
+        ],
+    );
+    assert_eq!(
+        sent.body,
+        Some(serde_json::json!({"position": -1.5, "name": "-x", "createdBy": {"name": "-y"}}))
+    );
+    // `--limit -1` reaches the range check rather than clap.
+    refused(
+        None,
+        &["workflow-runs", "list", "--limit", "-1"],
+        &["--limit must be from 0 to 60 for this server's schema, got `-1`"],
+    );
+}
+
+#[test]
+fn a_boolean_field_is_a_switch_that_takes_the_same_words_as_a_value() {
+    let server = Recorder::start(|r| {
+        let body = r.body.clone().unwrap_or_default();
+        (201, serde_json::json!({"data": {"createCompany": body}}))
+    });
+    let home = Home::new();
+    for (args, expected) in [
+        (&["--ideal-customer-profile", "--name", "Acme"][..], true),
+        (
+            &["--ideal-customer-profile", "no", "--name", "Acme"][..],
+            false,
+        ),
+        (
+            &["--ideal-customer-profile=YES", "--name", "Acme"][..],
+            true,
+        ),
+    ] {
+        let mut all = vec!["companies", "create"];
+        all.extend_from_slice(args);
+        home.run_at(&server.url, &all).assert_ok();
+        let body = server
+            .requests()
+            .pop()
+            .and_then(|r| r.body)
+            .expect("a body");
+        assert_eq!(body["idealCustomerProfile"], expected, "{args:?}");
+        assert_eq!(body["name"], "Acme", "{args:?}");
+    }
+}
+
+#[test]
+fn an_update_needs_something_to_update() {
+    let nothing = "error: nothing to update: give a field flag, --set or --data\n";
+    for extra in [&[][..], &["--data", "{}"][..], &["--depth", "1"][..]] {
+        let mut args = vec!["workflow-runs", "update", RUN_ID];
+        args.extend_from_slice(extra);
+        assert_eq!(
+            refused(None, &args, &[]),
+            format!("{nothing}hint: `twenty workflow-runs update --help` lists the field flags\n"),
+            "{extra:?}"
+        );
+    }
+    let schema = spec2026();
+    assert_eq!(
+        refused(
+            Some(&schema),
+            &[
+                "workflow-runs",
+                "update-many",
+                "--filter",
+                "status[eq]:FAILED"
+            ],
+            &[]
+        ),
+        format!("{nothing}hint: `twenty workflow-runs update-many --help` lists the field flags\n")
+    );
+}
+
+#[test]
+fn list_all_needs_a_page_size_above_zero() {
+    assert_eq!(
+        refused(None, &["people", "list", "--all", "--limit", "0"], &[]),
+        "error: --all cannot page with --limit 0: every page would be empty\n\
+         hint: leave --limit out to page by the server's default, or give at least 1\n"
+    );
+    // A single page of none is a fair question.
+    let sent = accepted(None, &["workflow-runs", "list", "--limit", "0"]);
+    assert_eq!(sent.query.as_deref(), Some("limit=0"));
+}
+
+#[test]
+fn raw_is_refused_where_it_would_be_ignored() {
+    assert_eq!(
+        refused(None, &["workflow-runs", "list", "--all", "--raw"], &[]),
+        "error: --raw cannot be used with --all: --raw prints one answer as the server sent \
+         it, and --all joins the records of every page\n\
+         hint: drop --raw for every record, or --all for the first page's answer\n"
+    );
+    for format in ["table", "csv", "jsonl"] {
+        assert_eq!(
+            refused(
+                None,
+                &["workflow-runs", "get", RUN_ID, "--raw", "--format", format],
+                &[]
+            ),
+            format!(
+                "error: --raw cannot be used with --format {format}: it prints the server's \
+                 answer unchanged, as JSON\n\
+                 hint: drop --raw for {format}, or add --jq to pick from the answer what to \
+                 print as {format}\n"
+            )
+        );
+    }
+    // --jq picks from the answer, and its output takes the format.
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    let run = home.run_at(
+        &server.url,
+        &[
+            "workflow-runs",
+            "list",
+            "--raw",
+            "--jq",
+            ".data.workflowRuns",
+            "--format",
+            "csv",
+        ],
+    );
+    run.assert_ok();
+    assert_eq!(
+        run.stdout,
+        format!("id,name,status\n{RUN_ID},Nightly import,RUNNING\n")
+    );
+}
+
+#[test]
+fn words_in_any_case_are_taken_wherever_values_are_named() {
+    // Order-by directions, as enum values in a filter: sent as Twenty
+    // spells them.
+    let sent = accepted(
+        None,
+        &[
+            "workflow-runs",
+            "list",
+            "--order-by",
+            "name,createdAt[descnullslast]",
+        ],
+    );
+    assert_eq!(
+        sent.query_pairs(),
+        [(
+            "order_by".to_string(),
+            "name,createdAt[DescNullsLast]".to_string()
+        )]
+    );
+    let schema = spec2026();
+    let sent = accepted(
+        Some(&schema),
+        &[
+            "workflow-runs",
+            "group-by",
+            "--group-by",
+            r#"[{"status": true}]"#,
+            "--order-by-for-records",
+            "name[ASC_NULLS_LAST]",
+        ],
+    );
+    assert!(
+        sent.query_pairs().contains(&(
+            "order_by_for_records".to_string(),
+            "name[AscNullsLast]".to_string()
+        )),
+        "{:?}",
+        sent.query_pairs()
+    );
+
+    // Parameters' booleans take the words fields' booleans take.
+    for (typed, wire) in [("yes", "true"), ("NO", "false"), ("1", "true")] {
+        let sent = accepted(
+            Some(&schema),
+            &[
+                "workflow-runs",
+                "delete",
+                RUN_ID,
+                &format!("--soft-delete={typed}"),
+            ],
+        );
+        assert_eq!(
+            sent.query.as_deref(),
+            Some(&*format!("soft_delete={wire}")),
+            "{typed}"
+        );
+    }
+    refused(
+        Some(&schema),
+        &["workflow-runs", "delete", RUN_ID, "--soft-delete=maybe"],
+        &["--soft-delete expects true or false (or yes/no, 1/0), got `maybe`"],
+    );
+
+    // Option values clap checks.
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    let run = home.run_at(&server.url, &["workflow-runs", "list", "--format", "JSONL"]);
+    run.assert_ok();
+    assert_eq!(run.json()["id"], RUN_ID);
+    let run = home.run(&["completions", "BASH"]);
+    run.assert_ok();
+    assert!(run.stdout.starts_with("_twenty() {"), "{}", run.stdout);
+    let run = home.run(&["--sandbox", "export", "people", "--as", "CSV"]);
+    run.assert_ok();
+    assert!(
+        run.stdout.starts_with("name.firstName,name.lastName,"),
+        "{}",
+        run.stdout
+    );
+}

@@ -3,8 +3,11 @@
 
 mod support;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use serde_json::{Value, json};
 use support::{Home, KEY, RUN_ID, Recorded, Recorder, spec_2026, workflow_runs};
+use twenty_sandbox::{Sandbox, SandboxConfig, Seed};
 
 /// A second record id.
 const OTHER_ID: &str = "00000000-0000-4000-8000-000000000002";
@@ -553,5 +556,141 @@ fn a_list_of_links_takes_comma_separated_urls() {
         Some(json!({"domainName": {"secondaryLinks": [
             {"url": "acme.org"}, {"url": "https://acme.io"}
         ]}}))
+    );
+}
+
+#[test]
+fn a_delete_whose_answer_was_lost_reports_what_it_did() {
+    // As `twenty sandbox serve --faults seed=1,rate=1,kinds=reset-after,
+    // max-in-row=1` runs: every request is handled and committed, then its
+    // answer is lost once; the repeat gets an answer.
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let mut config = SandboxConfig::new(twenty_core::builtin::standard());
+    config.api_key = KEY.to_string();
+    config.seed = Seed::Demo;
+    config.faults = Some(
+        "seed=1,rate=1,kinds=reset-after,max-in-row=1"
+            .parse()
+            .expect("fault spec"),
+    );
+    let address = "127.0.0.1:0".parse().expect("address");
+    let sandbox = runtime
+        .block_on(Sandbox::start(config, address))
+        .expect("sandbox starts");
+    let url = sandbox.url();
+    let home = Home::new();
+    let run = home.run_at(&url, &["workflow-runs", "list", "--jq", ".[].id"]);
+    run.assert_ok();
+    let ids: Vec<&str> = run.stdout.lines().collect();
+    assert!(ids.len() >= 2, "the demo has workflow runs: {}", run.stdout);
+
+    // An update sent again is answered as the first would have been.
+    let run = home.run_at(
+        &url,
+        &["workflow-runs", "update", ids[0], "--name", "Renamed"],
+    );
+    run.assert_ok();
+    assert_eq!(run.json()["name"], "Renamed");
+
+    let run = home.run_at(&url, &["workflow-runs", "delete", ids[0]]);
+    run.assert_ok();
+    assert_eq!(run.json(), json!({"id": ids[0]}));
+    assert_eq!(run.stderr, "");
+    let run = home.run_at(&url, &["workflow-runs", "delete", ids[1], "--raw"]);
+    run.assert_ok();
+    assert_eq!(
+        run.json(),
+        json!({"data": {"deleteWorkflowRun": {"id": ids[1]}}})
+    );
+    for id in &ids[..2] {
+        let run = home.run_at(&url, &["workflow-runs", "get", id]);
+        assert_eq!(run.code, 6, "{id} is gone: {}", run.stdout);
+    }
+    runtime.block_on(sandbox.shutdown());
+}
+
+/// Answers restores with a 502 first, as a proxy does when the server
+/// behind it may have acted, then 404 as Twenty does for a record that is
+/// not deleted; reads as [`workflow_runs`], with `deleted_at` as the
+/// record's `deletedAt`.
+fn restore_after_a_502(deleted_at: Value) -> impl Fn(&Recorded) -> (u16, Value) {
+    let restores = AtomicUsize::new(0);
+    move |r| {
+        if r.method == "PATCH" && r.path.starts_with("/rest/restore/") {
+            if restores.fetch_add(1, Ordering::SeqCst) == 0 {
+                let body = json!({"statusCode": 502, "error": "Bad Gateway", "messages": []});
+                return (502, body);
+            }
+            let body = json!({"statusCode": 404, "error": "NotFoundException",
+                              "messages": ["Record not found"]});
+            return (404, body);
+        }
+        let (status, mut body) = workflow_runs(r);
+        if let Some(record) = body.pointer_mut("/data/workflowRun") {
+            record["deletedAt"] = deleted_at.clone();
+        }
+        (status, body)
+    }
+}
+
+#[test]
+fn a_restore_whose_answer_was_lost_reads_the_record_back() {
+    let schema = spec_2026();
+    let schema = schema.to_str().expect("utf-8");
+    let home = Home::new();
+    let restore = ["--schema", schema, "workflow-runs", "restore", RUN_ID];
+
+    let server = Recorder::start(restore_after_a_502(Value::Null));
+    let run = home.run_at(&server.url, &restore);
+    run.assert_ok();
+    assert_eq!(run.json()["id"], RUN_ID);
+    assert_eq!(run.json()["deletedAt"], Value::Null);
+    let sent: Vec<(String, String)> = server
+        .requests()
+        .into_iter()
+        .map(|r| (r.method, r.path))
+        .collect();
+    let restore_path = format!("/rest/restore/workflowRuns/{RUN_ID}");
+    let get_path = format!("/rest/workflowRuns/{RUN_ID}");
+    assert_eq!(
+        sent,
+        [
+            ("PATCH".to_string(), restore_path.clone()),
+            ("PATCH".to_string(), restore_path),
+            ("GET".to_string(), get_path),
+        ]
+    );
+
+    // Still deleted: the repeat's 404 stands.
+    let server = Recorder::start(restore_after_a_502(json!("2026-01-01T00:00:00.000Z")));
+    let run = home.run_at(&server.url, &restore);
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("error: not found: PATCH "),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_composite_flag_merges_with_the_data_sub_field_by_sub_field() {
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    home.run_at(
+        &server.url,
+        &[
+            "workflow-runs",
+            "update",
+            RUN_ID,
+            "--data",
+            r#"{"name": "n", "createdBy": {"source": "API", "name": "bot"}}"#,
+            "--created-by",
+            r#"{"name": "me"}"#,
+        ],
+    )
+    .assert_ok();
+    assert_eq!(
+        server.only().body,
+        Some(json!({"name": "n", "createdBy": {"source": "API", "name": "me"}}))
     );
 }

@@ -132,6 +132,16 @@ struct Inner {
     timeout: Duration,
 }
 
+/// What [`Client::send_noting_repeats`] returns.
+#[derive(Debug)]
+pub struct Sent {
+    /// The answer, or the error the last attempt ended with.
+    pub result: Result<Response, Error>,
+    /// Whether an attempt that the server may have acted on (its answer
+    /// was lost, or a 5xx came back) was followed by another.
+    pub repeated_after_unknown: bool,
+}
+
 /// What [`Client::execute`] found out besides the result: whether an
 /// earlier attempt may have been acted on by the server.
 pub(crate) struct Outcome {
@@ -195,6 +205,21 @@ impl Client {
     /// retry policy limits. Every other answer becomes an [`Error`].
     pub async fn send(&self, req: Request) -> Result<Response, Error> {
         self.execute(&req).await.result
+    }
+
+    /// [`send`](Self::send), also telling whether the request was sent
+    /// again after an attempt the server may have acted on.
+    ///
+    /// A refusal of such a repeat may be the server seeing what the lost
+    /// attempt did: a delete repeated after its answer was lost finds the
+    /// record gone (404). [`Client::delete_one`] counts that as success; a
+    /// caller that builds its own requests reads [`Sent`] to do the same.
+    pub async fn send_noting_repeats(&self, req: Request) -> Sent {
+        let outcome = self.execute(&req).await;
+        Sent {
+            result: outcome.result,
+            repeated_after_unknown: outcome.repeated_after_unknown,
+        }
     }
 
     /// [`send`](Self::send), also telling whether a repeat followed a

@@ -43,7 +43,7 @@ mod rate;
 mod records;
 mod retry;
 
-pub use client::{Client, Request, Response, RetrySafety};
+pub use client::{Client, Request, Response, RetrySafety, Sent};
 pub use config::{ApiKey, ClientConfig, RetryPolicy};
 pub use error::{
     EXIT_AUTH, EXIT_INVALID_INPUT, EXIT_NETWORK, EXIT_NOT_FOUND, EXIT_OK, EXIT_OTHER,

@@ -266,6 +266,18 @@ impl Direction {
         Self::ALL.into_iter().find(|d| d.as_str() == text)
     }
 
+    /// The direction `text` spells in any letter case, with or without
+    /// spaces, `-` or `_` between the words (`desc nulls last`).
+    pub fn parse_loose(text: &str) -> Option<Self> {
+        let squeezed: String = text
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '_'))
+            .collect();
+        Self::ALL
+            .into_iter()
+            .find(|d| d.as_str().eq_ignore_ascii_case(&squeezed))
+    }
+
     /// Whether larger values come first.
     pub fn is_descending(self) -> bool {
         matches!(self, Self::DescNullsFirst | Self::DescNullsLast)
@@ -508,15 +520,21 @@ pub fn parse_filter_for(text: &str, object: &Object) -> Result<Filter, FilterErr
 }
 
 /// Parses an `?order_by=` text such as
-/// `position,name.firstName[DescNullsLast]`.
+/// `position,name.firstName[DescNullsLast]`. Directions are spelled
+/// exactly as Twenty spells them.
 pub fn parse_order_by(text: &str) -> Result<OrderBy, FilterError> {
-    parse_order_by_spans(text).map(|(order, _)| order)
+    parse_order_by_spans(text, Direction::parse).map(|(order, _)| order)
 }
 
 /// Parses an `?order_by=` text and checks that every key names a field (or
 /// sub-field) of `object` that can be sorted on.
+///
+/// A direction written in another case or with separators
+/// (`descnullslast`, `desc-nulls-last`) stands for the one it spells, as
+/// enum values do in a filter, and the returned order holds that
+/// direction: print it to send what the server accepts.
 pub fn parse_order_by_for(text: &str, object: &Object) -> Result<OrderBy, FilterError> {
-    let (order, spans) = parse_order_by_spans(text)?;
+    let (order, spans) = parse_order_by_spans(text, Direction::parse_loose)?;
     for (key, spans) in order.keys.iter().zip(&spans) {
         resolve_path(object, &key.path, spans.path, spans.sub_field, Use::Sort)?;
     }
@@ -941,7 +959,10 @@ fn parse_list(
     Ok((items, starts))
 }
 
-fn parse_order_by_spans(text: &str) -> Result<(OrderBy, Vec<KeySpans>), FilterError> {
+fn parse_order_by_spans(
+    text: &str,
+    direction_of: fn(&str) -> Option<Direction>,
+) -> Result<(OrderBy, Vec<KeySpans>), FilterError> {
     if text.trim().is_empty() {
         return Err(FilterError::new(
             0,
@@ -972,7 +993,7 @@ fn parse_order_by_spans(text: &str) -> Result<(OrderBy, Vec<KeySpans>), FilterEr
                          e.g. createdAt[DescNullsLast]",
                     ));
                 };
-                let Some(direction) = Direction::parse(written) else {
+                let Some(direction) = direction_of(written) else {
                     return Err(FilterError::new(
                         start + open + 1,
                         format!(

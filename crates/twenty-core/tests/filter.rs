@@ -655,6 +655,29 @@ fn order_by_errors_point_at_the_problem() {
 }
 
 #[test]
+fn a_checked_order_takes_directions_in_any_case_and_prints_twentys_spelling() {
+    let object = person();
+    for written in [
+        "descnullslast",
+        "DESC_NULLS_LAST",
+        "desc nulls last",
+        "Desc-Nulls-Last",
+    ] {
+        let text = format!("city[{written}]");
+        let order = parse_order_by_for(&text, &object).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(order.to_string(), "city[DescNullsLast]", "{text}");
+        // The server's grammar stays exact.
+        assert!(parse_order_by(&text).is_err(), "{text}");
+    }
+    let e = parse_order_by_for("city[desc]", &object).unwrap_err();
+    assert_eq!(
+        e.message,
+        "direction 'desc' invalid: expected one of AscNullsFirst, AscNullsLast, \
+         DescNullsFirst, DescNullsLast"
+    );
+}
+
+#[test]
 fn comparators_and_directions_round_trip_their_spelling() {
     for c in Comparator::ALL {
         assert_eq!(Comparator::parse(c.as_str()), Some(c));

@@ -73,6 +73,7 @@ pub struct ImportArgs {
     #[arg(
         long = "as",
         value_enum,
+        ignore_case = true,
         value_name = "FORMAT",
         hide_possible_values = true,
         help_heading = "Input"
@@ -164,6 +165,7 @@ pub struct ExportArgs {
     #[arg(
         long = "as",
         value_enum,
+        ignore_case = true,
         value_name = "FORMAT",
         hide_possible_values = true,
         help_heading = "Output"

@@ -7,21 +7,31 @@
 //! `--continue-on-error` every line runs, and a failed one gets an error
 //! line in its place: `{"line": 3, "error": "...", "status": 400,
 //! "exit_code": 2}`, where `line` counts from 1 as an editor does and
-//! `status` is there only when a server answered.
+//! `status` is there only when a server answered. An empty source runs
+//! nothing and exits 0.
 //!
-//! The exit code is 0 when every line ran, else that of the first failed
-//! line; but 2 promises that nothing was done, so it becomes 1 once any
-//! line has run.
+//! The exit code is one rule a script can rely on: 0 when every line ran;
+//! 1 when some line ran (or may have: its answer was lost) and another
+//! failed or was never sent; otherwise no line took effect, and the code
+//! is the first failure's (2 when it was a bad line, so nothing was sent).
+//! Ctrl-C stops sending, gives the lines in flight a moment to finish and
+//! exits 130. When stdout is closed (`| head -1`), sending stops too: a
+//! read ends quietly as `list | head` does, but a verb that changes
+//! records says on stderr which lines ran and exits 1, since the reader
+//! never saw some results of changes that were made.
 
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Result;
 use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until};
 use twenty_client::Client;
-use twenty_core::Object;
+use twenty_core::{Method, Object, Operation, OperationKind};
 
 use super::{Job, Outcome, complain, execute};
 use crate::UsageError;
@@ -42,7 +52,7 @@ pub struct Source {
     /// `` `items.jsonl` `` for a file, empty for standard input, as messages
     /// name it after `--each`.
     name: String,
-    reader: Box<dyn BufRead>,
+    reader: Box<dyn BufRead + Send>,
 }
 
 impl Source {
@@ -84,6 +94,29 @@ impl Source {
             name,
             reader: Box::new(BufReader::new(file)),
         })
+    }
+}
+
+impl Source {
+    /// The source's non-blank lines with their numbers, read on a thread
+    /// of their own: a read from a terminal or a slow pipe may block, and
+    /// Ctrl-C must be heard meanwhile. Reading stays at most `ahead` lines
+    /// ahead of the run. The thread ends when the receiver is dropped,
+    /// after its current read.
+    fn read_ahead(self, ahead: usize) -> mpsc::Receiver<(usize, std::io::Result<String>)> {
+        let (tx, rx) = mpsc::channel(ahead.max(1));
+        std::thread::spawn(move || {
+            for (number, line) in numbered(self.reader) {
+                if line.as_ref().is_ok_and(|l| l.trim().is_empty()) {
+                    continue;
+                }
+                let failed = line.is_err();
+                if tx.blocking_send((number, line)).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        rx
     }
 }
 
@@ -184,11 +217,18 @@ fn prepare_line(job: &Job<'_>, line: &str) -> Result<Call, UsageError> {
     job.prepare(&inputs)
 }
 
+/// How long the lines in flight get to finish after Ctrl-C; a second
+/// Ctrl-C stops the wait at once.
+const SETTLE_AFTER_INTERRUPT: Duration = Duration::from_secs(3);
+
 /// A line on its way: sent, or refused before sending.
 enum Pending {
     Sent(tokio::task::JoinHandle<Result<Outcome, twenty_client::Error>>),
     Refused(UsageError),
 }
+
+/// What a sent line's task came to.
+type Joined = Result<Result<Outcome, twenty_client::Error>, tokio::task::JoinError>;
 
 /// Why a line failed, in the forms the error line and stderr need.
 struct Failure {
@@ -217,8 +257,10 @@ impl From<UsageError> for Failure {
     }
 }
 
-impl From<twenty_client::Error> for Failure {
-    fn from(error: twenty_client::Error) -> Self {
+impl Failure {
+    /// A failed call; `changes` says whether the verb changes records, as
+    /// only then can a lost answer have done anything.
+    fn from_client(error: twenty_client::Error, changes: bool) -> Self {
         let reason = match error.messages() {
             [] => error.to_string(),
             messages => messages.join("; "),
@@ -229,7 +271,7 @@ impl From<twenty_client::Error> for Failure {
             hint: error.hint(),
             status: error.status(),
             exit_code: error.exit_code(),
-            took_effect: error.outcome_unknown(),
+            took_effect: changes && error.outcome_unknown(),
         }
     }
 }
@@ -242,6 +284,9 @@ struct Tally {
     /// Whether the last settled line ran, so the next one extends its
     /// stretch.
     extending: bool,
+    /// Lines that ran but whose result could not be written, because
+    /// stdout was closed.
+    unwritten: Vec<usize>,
     first_exit: Option<i32>,
     took_effect: bool,
     sent: bool,
@@ -257,34 +302,106 @@ impl Tally {
         self.took_effect = true;
     }
 
+    /// A line that ran with its result lost to a closed stdout.
+    fn ran_unwritten(&mut self, line: usize) {
+        self.ran(line);
+        self.unwritten.push(line);
+    }
+
     fn failed(&mut self, failure: &Failure) {
         self.extending = false;
         self.took_effect |= failure.took_effect;
         self.first_exit.get_or_insert(failure.exit_code);
     }
 
+    /// The exit code of a run that ended without Ctrl-C: see the module
+    /// docs.
+    fn exit_code(&self) -> i32 {
+        match self.first_exit {
+            None => 0,
+            Some(_) if self.took_effect => 1,
+            Some(code) => code,
+        }
+    }
+
     /// `lines 1-2 and 4 ran (their results are on stdout)`.
     fn ran_lines(&self) -> String {
-        let parts: Vec<String> = self
-            .ran
-            .iter()
-            .map(|(a, b)| match a == b {
-                true => a.to_string(),
-                false => format!("{a}-{b}"),
-            })
-            .collect();
-        match self.ran.as_slice() {
-            [(a, b)] if a == b => format!("line {a} ran (its result is on stdout)"),
-            _ => format!(
-                "lines {} ran (their results are on stdout)",
-                join_and(&parts)
-            ),
+        let many = |count: usize, one: &'static str, more: &'static str| match count {
+            1 => one,
+            _ => more,
+        };
+        let ran = self.ran.iter().map(|(a, b)| b - a + 1).sum();
+        let stretches: Vec<String> = self.ran.iter().map(|&(a, b)| span(a, b)).collect();
+        let lines = format!("{} {}", many(ran, "line", "lines"), join_and(&stretches));
+        if self.unwritten.is_empty() {
+            let where_ = many(ran, "its result is", "their results are");
+            return format!("{lines} ran ({where_} on stdout)");
         }
+        let lost: Vec<String> = self.unwritten.iter().map(usize::to_string).collect();
+        format!(
+            "{lines} ran, but the {} of {} {} could not be written to the closed stdout",
+            many(lost.len(), "result", "results"),
+            many(lost.len(), "line", "lines"),
+            join_and(&lost)
+        )
+    }
+
+    /// What ran and what was not sent: the closing hint of a run that
+    /// stopped early. `abandoned` are lines sent but not waited for.
+    fn summary(&self, last_read: usize, abandoned: &[usize]) -> String {
+        if !self.sent {
+            return "nothing was sent".to_string();
+        }
+        let mut parts = vec![match self.ran.is_empty() {
+            true => "no line ran".to_string(),
+            false => self.ran_lines(),
+        }];
+        if !abandoned.is_empty() {
+            let named: Vec<String> = abandoned.iter().map(usize::to_string).collect();
+            let (noun, were) = match named.len() {
+                1 => ("line", "was"),
+                _ => ("lines", "were"),
+            };
+            parts.push(format!(
+                "{noun} {} {were} sent, but not waited for: they may have run",
+                join_and(&named)
+            ));
+        }
+        parts.push(format!("nothing after line {last_read} was sent"));
+        parts.join("; ")
     }
 }
 
+/// `3` or `1-2`.
+fn span(first: usize, last: usize) -> String {
+    match first == last {
+        true => first.to_string(),
+        false => format!("{first}-{last}"),
+    }
+}
+
+/// Why a run stopped before its source ran out, besides a failed line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// Ctrl-C.
+    Interrupted,
+    /// Stdout was closed: no result can reach the reader any more.
+    StdoutClosed,
+}
+
+/// What the run loop waits for.
+enum Event {
+    Interrupt,
+    /// The lines in flight had their time after Ctrl-C.
+    GiveUp,
+    /// The oldest pending line settled: `None` for a refused one.
+    Settled(Option<Joined>),
+    /// The next line of the source, or its end.
+    Line(Option<(usize, std::io::Result<String>)>),
+}
+
 /// Runs every line of `source`, printing one result (or error line) per
-/// line in input order; returns the exit code.
+/// line in input order; returns the exit code (see the module docs).
 pub async fn run(
     client: &Client,
     job: &Job<'_>,
@@ -295,61 +412,116 @@ pub async fn run(
 ) -> Result<i32> {
     let object: Option<Arc<Object>> = job.object.map(|o| Arc::new(o.clone()));
     let op = Arc::new(job.op.clone());
-    let name = source.name;
-    let mut lines = numbered(source.reader);
+    let changes = changes_records(job.op);
+    let name = source.name.clone();
+    let mut lines = source.read_ahead(settings.concurrency);
+    let (mut interrupts, _watcher) = watch_interrupts();
     let mut pending: VecDeque<(usize, Pending)> = VecDeque::new();
     let mut tally = Tally::default();
     let mut reading = true;
     let mut last_read = 0;
+    let mut stop: Option<Stop> = None;
+    let mut give_up_at: Option<Instant> = None;
 
     loop {
-        // Start lines until `concurrency` are in flight; a refused line
-        // ends the reading unless the run goes on past failures.
-        while reading && pending.len() < settings.concurrency {
-            let Some((number, line)) = lines.next() else {
-                reading = false;
-                break;
-            };
-            last_read = number;
-            let line = match line {
-                Ok(line) if line.trim().is_empty() => continue,
-                Ok(line) => line,
-                Err(e) => {
-                    let error = UsageError::new(format!("cannot be read: {e}"), None);
-                    pending.push_back((number, Pending::Refused(error)));
-                    reading = false;
-                    break;
-                }
-            };
-            match prepare_line(job, &line) {
-                Ok(call) => {
-                    let (client, object, op) = (client.clone(), object.clone(), op.clone());
-                    let task = tokio::spawn(async move {
-                        execute(&client, object.as_deref(), &op, call, raw).await
-                    });
-                    pending.push_back((number, Pending::Sent(task)));
-                    tally.sent = true;
-                }
-                Err(error) => {
-                    pending.push_back((number, Pending::Refused(error)));
-                    reading &= settings.continue_on_error;
-                }
-            }
-        }
-
-        // Then settle the oldest, so output keeps input order.
-        let Some((number, next)) = pending.pop_front() else {
+        // Lines are started until `concurrency` are in flight, and settled
+        // oldest first, so output keeps input order.
+        let room = reading && pending.len() < settings.concurrency;
+        if !room && pending.is_empty() {
             break;
+        }
+        let event = tokio::select! {
+            biased;
+            Some(()) = interrupts.recv() => Event::Interrupt,
+            () = sleep_until(give_up_at.unwrap_or_else(Instant::now)), if give_up_at.is_some() => {
+                Event::GiveUp
+            }
+            joined = oldest(&mut pending), if !pending.is_empty() => Event::Settled(joined),
+            line = lines.recv(), if room => Event::Line(line),
         };
-        let failure = match settle(next, printer).await? {
-            None => {
+
+        let (number, entry, joined) = match event {
+            Event::Interrupt if stop == Some(Stop::Interrupted) => break,
+            Event::Interrupt => {
+                stop = Some(Stop::Interrupted);
+                reading = false;
+                let in_flight = sent_lines(&pending);
+                if !in_flight.is_empty() {
+                    eprintln!(
+                        "interrupted: waiting up to {}s for {} in flight; Ctrl-C again to \
+                         stop waiting",
+                        SETTLE_AFTER_INTERRUPT.as_secs(),
+                        lines_named(&in_flight)
+                    );
+                }
+                give_up_at = Some(Instant::now() + SETTLE_AFTER_INTERRUPT);
+                continue;
+            }
+            Event::GiveUp => break,
+            Event::Line(None) => {
+                reading = false;
+                continue;
+            }
+            Event::Line(Some((number, line))) => {
+                last_read = number;
+                let prepared = match line {
+                    Ok(line) => prepare_line(job, &line),
+                    Err(e) => {
+                        // A read error may well repeat on every later read.
+                        reading = false;
+                        Err(UsageError::new(format!("cannot be read: {e}"), None))
+                    }
+                };
+                match prepared {
+                    Ok(call) => {
+                        let (client, object, op) = (client.clone(), object.clone(), op.clone());
+                        let task = tokio::spawn(async move {
+                            execute(&client, object.as_deref(), &op, call, raw).await
+                        });
+                        pending.push_back((number, Pending::Sent(task)));
+                        tally.sent = true;
+                    }
+                    Err(error) => {
+                        pending.push_back((number, Pending::Refused(error)));
+                        reading &= settings.continue_on_error;
+                    }
+                }
+                continue;
+            }
+            Event::Settled(joined) => match pending.pop_front() {
+                Some((number, entry)) => (number, entry, joined),
+                None => continue,
+            },
+        };
+
+        let failure = match settle(
+            entry,
+            joined,
+            printer,
+            stop == Some(Stop::StdoutClosed),
+            changes,
+        )? {
+            Settled::Ran => {
                 tally.ran(number);
                 continue;
             }
-            Some(failure) => failure,
+            Settled::RanUnwritten => {
+                tally.ran_unwritten(number);
+                if !changes {
+                    // Nothing to tell a reader who went away.
+                    return Ok(tally.exit_code());
+                }
+                stop.get_or_insert(Stop::StdoutClosed);
+                reading = false;
+                continue;
+            }
+            Settled::Failed(failure) => failure,
         };
         tally.failed(&failure);
-        if settings.continue_on_error && printer.shows_error_lines() {
+        let error_line = settings.continue_on_error
+            && printer.shows_error_lines()
+            && stop != Some(Stop::StdoutClosed);
+        if error_line {
             let mut line = Map::new();
             line.insert("line".into(), number.into());
             line.insert("error".into(), failure.reason.into());
@@ -357,7 +529,16 @@ pub async fn run(
                 line.insert("status".into(), status.into());
             }
             line.insert("exit_code".into(), failure.exit_code.into());
-            printer.line(&Value::Object(line))?;
+            if let Err(error) = printer.line(&Value::Object(line)) {
+                if !crate::output::is_closed_pipe(&error) {
+                    return Err(error);
+                }
+                if !changes {
+                    return Ok(tally.exit_code());
+                }
+                stop.get_or_insert(Stop::StdoutClosed);
+                reading = false;
+            }
         } else {
             let hints: Vec<String> = failure.hint.into_iter().collect();
             complain(
@@ -367,60 +548,189 @@ pub async fn run(
         }
         reading &= settings.continue_on_error;
     }
-    printer.finish()?;
 
-    let Some(exit) = tally.first_exit else {
-        return Ok(0);
-    };
-    if !settings.continue_on_error {
-        let sent = match (tally.ran.is_empty(), tally.sent) {
-            (_, false) => "nothing was sent".to_string(),
-            (true, true) => format!("no line ran; nothing after line {last_read} was sent"),
-            (false, true) => format!(
-                "{}; nothing after line {last_read} was sent",
-                tally.ran_lines()
-            ),
-        };
-        eprintln!("hint: {sent}");
+    // The table of every line's result is printed only now.
+    if stop != Some(Stop::StdoutClosed)
+        && let Err(error) = printer.finish()
+    {
+        if !crate::output::is_closed_pipe(&error) {
+            return Err(error);
+        }
+        if !changes {
+            return Ok(tally.exit_code());
+        }
+        stop = Some(stop.unwrap_or(Stop::StdoutClosed));
+        let ran: Vec<usize> = tally.ran.iter().flat_map(|&(a, b)| a..=b).collect();
+        tally.unwritten = ran;
     }
-    Ok(if exit == 2 && tally.took_effect {
-        1
-    } else {
-        exit
-    })
+
+    let abandoned = sent_lines(&pending);
+    match stop {
+        Some(Stop::Interrupted) => {
+            complain(
+                &format!("--each{name} was interrupted (Ctrl-C)"),
+                &[tally.summary(last_read, &abandoned)],
+            );
+            Ok(EXIT_INTERRUPTED)
+        }
+        Some(Stop::StdoutClosed) => {
+            complain(
+                &format!("--each{name} stopped: stdout was closed before every result was written"),
+                &[tally.summary(last_read, &abandoned)],
+            );
+            Ok(1)
+        }
+        None => {
+            if tally.first_exit.is_some() && !settings.continue_on_error {
+                eprintln!("hint: {}", tally.summary(last_read, &abandoned));
+            }
+            Ok(tally.exit_code())
+        }
+    }
 }
 
-/// Waits for one line and prints its result; returns why it failed, if it
-/// did.
-async fn settle(pending: Pending, printer: &mut Printer<'_>) -> Result<Option<Failure>> {
-    let outcome = match pending {
-        Pending::Refused(error) => return Ok(Some(error.into())),
-        Pending::Sent(task) => match task.await {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(error)) => return Ok(Some(error.into())),
-            Err(e) => anyhow::bail!("an --each task failed: {e}"),
-        },
+/// How a line settled.
+enum Settled {
+    /// It ran and its result was written.
+    Ran,
+    /// It ran, but stdout is closed: its result could not be written.
+    RanUnwritten,
+    Failed(Failure),
+}
+
+/// Settles the oldest line: `joined` is its task's end (`None` for a
+/// refused line), and its result is printed unless stdout is known to be
+/// closed. A failure to print other than a closed stdout or a jq error
+/// ends the run.
+fn settle(
+    entry: Pending,
+    joined: Option<Joined>,
+    printer: &mut Printer<'_>,
+    stdout_closed: bool,
+    changes: bool,
+) -> Result<Settled> {
+    let outcome = match (entry, joined) {
+        (Pending::Refused(error), _) => return Ok(Settled::Failed(error.into())),
+        (Pending::Sent(_), Some(Ok(Ok(outcome)))) => outcome,
+        (Pending::Sent(_), Some(Ok(Err(error)))) => {
+            return Ok(Settled::Failed(Failure::from_client(error, changes)));
+        }
+        (Pending::Sent(_), Some(Err(e))) => anyhow::bail!("an --each task failed: {e}"),
+        (Pending::Sent(_), None) => anyhow::bail!("an --each line settled before its task"),
     };
-    let printed = match outcome {
+    if stdout_closed {
+        return Ok(Settled::RanUnwritten);
+    }
+    let error = match print(outcome, printer) {
+        Ok(()) => return Ok(Settled::Ran),
+        Err(error) if crate::output::is_closed_pipe(&error) => return Ok(Settled::RanUnwritten),
+        Err(error) => error,
+    };
+    match error.downcast::<jq::Failed>() {
+        // The call itself ran; only its output is missing.
+        Ok(failed) => Ok(Settled::Failed(Failure {
+            reason: failed.to_string(),
+            message: failed.to_string(),
+            hint: None,
+            status: None,
+            exit_code: 1,
+            took_effect: true,
+        })),
+        Err(error) => Err(error),
+    }
+}
+
+/// Exit code after Ctrl-C: 128 + SIGINT, as shells report a process that
+/// SIGINT ended.
+const EXIT_INTERRUPTED: i32 = 130;
+
+/// Whether the verb can change records: a read is safe to stop anywhere,
+/// so a reader who goes away need not be told what ran.
+fn changes_records(op: &Operation) -> bool {
+    match op.kind {
+        OperationKind::FindMany
+        | OperationKind::FindOne
+        | OperationKind::FindDuplicates
+        | OperationKind::GroupBy => false,
+        _ => op.method != Method::Get,
+    }
+}
+
+/// Waits for the oldest pending line: its task's end, or `None` at once
+/// for a refused line.
+async fn oldest(pending: &mut VecDeque<(usize, Pending)>) -> Option<Joined> {
+    match pending.front_mut() {
+        Some((_, Pending::Sent(task))) => Some(task.await),
+        _ => None,
+    }
+}
+
+/// The numbers of the lines sent and not yet settled.
+fn sent_lines(pending: &VecDeque<(usize, Pending)>) -> Vec<usize> {
+    pending
+        .iter()
+        .filter(|(_, entry)| matches!(entry, Pending::Sent(_)))
+        .map(|(number, _)| *number)
+        .collect()
+}
+
+/// `line 3` or `lines 3 and 4`.
+fn lines_named(numbers: &[usize]) -> String {
+    let named: Vec<String> = numbers.iter().map(usize::to_string).collect();
+    match named.len() {
+        1 => format!("line {}", named[0]),
+        _ => format!("lines {}", join_and(&named)),
+    }
+}
+
+/// Prints one line's result.
+fn print(outcome: Outcome, printer: &mut Printer<'_>) -> Result<()> {
+    match outcome {
         Outcome::Raw(text) if !printer.filters() => {
             outln!("{}", text.trim_end()).map_err(anyhow::Error::from)
         }
         other => printer.item(&other.into_value()),
+    }
+}
+
+/// Ctrl-C presses, as messages, for as long as the guard lives. Once
+/// watched, Ctrl-C no longer ends the process: the run loop decides.
+fn watch_interrupts() -> (mpsc::UnboundedReceiver<()>, AbortOnDrop) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    // On unix the handler is in place before this returns, so a Ctrl-C
+    // right after the first line is sent is not lost; `ctrl_c` installs it
+    // only when first polled.
+    #[cfg(unix)]
+    let task = {
+        use tokio::signal::unix::{SignalKind, signal};
+        let signals = signal(SignalKind::interrupt());
+        tokio::spawn(async move {
+            // Without a handler, Ctrl-C ends the process as it always does.
+            let Ok(mut signals) = signals else { return };
+            while signals.recv().await.is_some() {
+                if tx.send(()).is_err() {
+                    break;
+                }
+            }
+        })
     };
-    match printed {
-        Ok(()) => Ok(None),
-        Err(error) => match error.downcast_ref::<jq::Failed>() {
-            // The call itself ran; only its output is missing.
-            Some(failed) => Ok(Some(Failure {
-                reason: failed.to_string(),
-                message: failed.to_string(),
-                hint: None,
-                status: None,
-                exit_code: 1,
-                took_effect: true,
-            })),
-            None => Err(error),
-        },
+    #[cfg(not(unix))]
+    let task = tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if tx.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    (rx, AbortOnDrop(task))
+}
+
+/// Aborts the task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -453,5 +763,43 @@ mod tests {
         let mut one = Tally::default();
         one.ran(3);
         assert_eq!(one.ran_lines(), "line 3 ran (its result is on stdout)");
+    }
+
+    #[test]
+    fn the_summary_names_lines_left_in_flight() {
+        let mut tally = Tally {
+            sent: true,
+            ..Tally::default()
+        };
+        tally.ran(1);
+        assert_eq!(
+            tally.summary(3, &[2, 3]),
+            "line 1 ran (its result is on stdout); lines 2 and 3 were sent, but not waited \
+             for: they may have run; nothing after line 3 was sent"
+        );
+        assert_eq!(Tally::default().summary(0, &[]), "nothing was sent");
+    }
+
+    #[test]
+    fn the_exit_code_is_1_once_a_line_took_effect() {
+        let not_found = |took_effect| Failure {
+            exit_code: 6,
+            took_effect,
+            ..Failure::from(UsageError::new("x", None))
+        };
+        let mut none_ran = Tally::default();
+        none_ran.failed(&not_found(false));
+        assert_eq!(none_ran.exit_code(), 6);
+        // An answer lost on a change may have changed something.
+        let mut lost = Tally::default();
+        lost.failed(&not_found(true));
+        assert_eq!(lost.exit_code(), 1);
+        let mut some_ran = Tally::default();
+        some_ran.ran(1);
+        some_ran.failed(&not_found(false));
+        assert_eq!(some_ran.exit_code(), 1);
+        let mut all_ran = Tally::default();
+        all_ran.ran(1);
+        assert_eq!(all_ran.exit_code(), 0);
     }
 }
