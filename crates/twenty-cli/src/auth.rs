@@ -71,7 +71,7 @@ fn login(globals: &Globals) -> Result<i32> {
             format!("the API key file `{}`", path.display()),
         ),
         None => {
-            eprintln!("reading the API key from stdin");
+            errln!("reading the API key from stdin");
             let mut text = String::new();
             std::io::stdin()
                 .read_to_string(&mut text)
@@ -93,13 +93,13 @@ fn login(globals: &Globals) -> Result<i32> {
     );
     let path = file.save()?;
     if insecure {
-        eprintln!(
+        errln!(
             "warning: profile `{}` sends its key over plain http to {url}, as \
              --allow-insecure-http asked",
             globals.profile
         );
     }
-    eprintln!("saved profile `{}` in {}", globals.profile, path.display());
+    errln!("saved profile `{}` in {}", globals.profile, path.display());
     Ok(0)
 }
 
@@ -178,10 +178,10 @@ fn logout(globals: &Globals) -> Result<i32> {
     let cached = config::remove_schema_cache(&globals.profile)?;
     let name = &globals.profile;
     match (saved, cached) {
-        (true, true) => eprintln!("removed profile `{name}` and its cached schema"),
-        (true, false) => eprintln!("removed profile `{name}`"),
-        (false, true) => eprintln!("removed the schema cached for profile `{name}`"),
-        (false, false) => eprintln!("profile `{name}` was not saved"),
+        (true, true) => errln!("removed profile `{name}` and its cached schema"),
+        (true, false) => errln!("removed profile `{name}`"),
+        (false, true) => errln!("removed the schema cached for profile `{name}`"),
+        (false, false) => errln!("profile `{name}` was not saved"),
     }
     Ok(0)
 }

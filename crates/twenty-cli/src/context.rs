@@ -208,5 +208,8 @@ pub fn init_logging(globals: &Globals) {
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()
+        // Its own report of a failed write goes through `eprintln!`, which
+        // panics on the very stderr that just failed.
+        .log_internal_errors(false)
         .try_init();
 }

@@ -17,6 +17,16 @@ macro_rules! outln {
     }};
 }
 
+/// `eprintln!` that drops the write error instead of panicking: a message
+/// that cannot reach a closed or full stderr must not turn a clean refusal
+/// (exit 2) into a crash (exit 101), and there is nowhere left to report it.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 pub mod auth;
 pub mod bulk;
 pub mod commands;
@@ -93,20 +103,20 @@ pub fn report(error: &anyhow::Error) -> i32 {
         return 0;
     }
     if let Some(usage) = error.downcast_ref::<UsageError>() {
-        eprintln!("error: {}", usage.message);
+        errln!("error: {}", usage.message);
         if let Some(hint) = &usage.hint {
-            eprintln!("hint: {hint}");
+            errln!("hint: {hint}");
         }
         return 2;
     }
     if let Some(api) = error.downcast_ref::<twenty_client::Error>() {
-        eprintln!("error: {api}");
+        errln!("error: {api}");
         if let Some(hint) = hint_for(api) {
-            eprintln!("hint: {hint}");
+            errln!("hint: {hint}");
         }
         return api.exit_code();
     }
-    eprintln!("error: {}", chain_text(error.chain()));
+    errln!("error: {}", chain_text(error.chain()));
     1
 }
 

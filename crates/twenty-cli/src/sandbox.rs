@@ -190,10 +190,10 @@ pub fn run(_globals: &Globals, catalog: Catalog, m: &ArgMatches) -> Result<i32> 
             warn_exposed(addr);
         }
         match storage {
-            Storage::File(path) => eprintln!("records in {}", path.display()),
-            Storage::Memory => eprintln!("records in memory, gone on exit"),
+            Storage::File(path) => errln!("records in {}", path.display()),
+            Storage::Memory => errln!("records in memory, gone on exit"),
         }
-        eprintln!("serving until Ctrl-C");
+        errln!("serving until Ctrl-C");
         tokio::signal::ctrl_c()
             .await
             .context("failed to wait for Ctrl-C")?;
@@ -217,7 +217,7 @@ fn local_url(addr: SocketAddr) -> String {
 /// client elsewhere connects: the client refuses plain http to an address
 /// that is not loopback unless told otherwise.
 fn warn_exposed(addr: SocketAddr) {
-    eprintln!(
+    errln!(
         "warning: the sandbox listens on {addr}: anyone who can reach this machine and has \
          the key can read and change its records, and the key crosses the network in \
          clear text (plain http)"
@@ -226,10 +226,10 @@ fn warn_exposed(addr: SocketAddr) {
         let remote = network_address(addr.ip().is_ipv6())
             .map(|ip| format!("http://{}", SocketAddr::new(ip, addr.port())))
             .unwrap_or_else(|| format!("http://ADDRESS:{} (this machine's address)", addr.port()));
-        eprintln!("from this machine: --api-url {}", local_url(addr));
-        eprintln!("from another machine: --api-url {remote} --allow-insecure-http");
+        errln!("from this machine: --api-url {}", local_url(addr));
+        errln!("from another machine: --api-url {remote} --allow-insecure-http");
     } else {
-        eprintln!("from any machine: --api-url http://{addr} --allow-insecure-http");
+        errln!("from any machine: --api-url http://{addr} --allow-insecure-http");
     }
 }
 

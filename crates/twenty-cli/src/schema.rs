@@ -84,7 +84,7 @@ fn fetch(globals: &Globals) -> Result<i32> {
     config::write_private(&document_path, text.as_bytes())?;
     config::write_private(&catalog_path, &serde_json::to_vec(&catalog)?)?;
     let operations = catalog.operations().count();
-    eprintln!(
+    errln!(
         "cached {} objects and {operations} operations for profile `{}` in {}",
         catalog.objects.len(),
         globals.profile,

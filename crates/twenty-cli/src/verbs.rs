@@ -350,9 +350,9 @@ fn each_record_hint(expr: &str) -> String {
 /// Prints `error:` and `hint:` lines as [`crate::report`] does, for a
 /// failure whose exit code or hints no error type carries.
 fn complain(message: &str, hints: &[String]) {
-    eprintln!("error: {message}");
+    errln!("error: {message}");
     for hint in hints {
-        eprintln!("hint: {hint}");
+        errln!("hint: {hint}");
     }
 }
 

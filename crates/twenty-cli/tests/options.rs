@@ -357,3 +357,80 @@ fn each_catalog_keeps_its_own_sandbox_store() {
     assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
     assert!(run.stdout.contains("ENQUEUED"), "{}", run.stdout);
 }
+
+/// A full stderr, as `2>/dev/full` gives, loses the messages but not the
+/// outcome: every run still ends with its own exit code, never a panic's.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_stderr_changes_no_exit_code() {
+    let home = Home::new();
+    let run = |args: &[&str], stdin: &str| {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full opens");
+        let mut child = home
+            .command()
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(full)
+            .spawn()
+            .expect("twenty starts");
+        // A run refused before it reads stdin closes it early.
+        let _ = std::io::Write::write_all(&mut child.stdin.take().unwrap(), stdin.as_bytes());
+        let output = child.wait_with_output().expect("twenty ends");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    };
+
+    let (code, stdout) = run(&["--sandbox", "people", "get", "not-a-uuid"], "");
+    assert_eq!((code, stdout.as_str()), (Some(2), ""));
+
+    let created = home.run(&[
+        "--sandbox",
+        "workflow-runs",
+        "create",
+        "--name",
+        "Full",
+        "--jq",
+        ".id",
+    ]);
+    // A string picked by --jq prints bare, as jq -r would.
+    let id = created.assert_ok().stdout.trim().to_owned();
+
+    // `-v` writes a line per request to stderr; the record still arrives.
+    let (code, stdout) = run(
+        &[
+            "-v",
+            "--sandbox",
+            "workflow-runs",
+            "get",
+            &id,
+            "--jq",
+            ".id",
+        ],
+        "",
+    );
+    assert_eq!(code, Some(0));
+    assert_eq!(stdout.trim(), id);
+
+    // A stream stops at its bad line 2 after line 1 ran (exit 1); the
+    // report and the hint that say so both go to stderr.
+    let (code, stdout) = run(
+        &[
+            "--sandbox",
+            "workflow-runs",
+            "get",
+            "--each",
+            "-",
+            "--jq",
+            ".id",
+        ],
+        &format!("{{\"id\":\"{id}\"}}\n{{\"id\":\"not-a-uuid\"}}\n"),
+    );
+    assert_eq!(code, Some(1));
+    assert_eq!(stdout.trim(), id);
+}

@@ -50,7 +50,7 @@ pub async fn export(
     let max = catalog.max_limit().max(1);
     let page_size = query.limit.unwrap_or(max);
     if page_size > max {
-        eprintln!(
+        errln!(
             "error: --page-size {page_size} is above the server's maximum of {max} records per page"
         );
         return Ok(EXIT_INVALID_INPUT);
@@ -75,7 +75,7 @@ pub async fn export(
                 staged.discard();
                 let left = if staged.replaces { "left as it was" } else { "not written" };
                 let shown = args.output_file.as_deref().unwrap_or(&staged.target);
-                eprintln!("interrupted: the export stopped; `{}` was {left}", shown.display());
+                errln!("interrupted: the export stopped; `{}` was {left}", shown.display());
                 return Ok(EXIT_INTERRUPTED);
             }
             written = write => written,
@@ -97,7 +97,7 @@ pub async fn export(
         || "standard output".to_owned(),
         |p| format!("`{}`", p.display()),
     );
-    eprintln!("exported {} to {target}", records(count, object));
+    errln!("exported {} to {target}", records(count, object));
     Ok(EXIT_ALL_DONE)
 }
 
@@ -246,7 +246,7 @@ impl Staged {
         match fs::remove_file(&self.temp) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => eprintln!(
+            Err(e) => errln!(
                 "warning: failed to remove `{}`: {}",
                 self.temp.display(),
                 crate::io_reason(&e)

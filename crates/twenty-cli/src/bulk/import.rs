@@ -229,7 +229,7 @@ pub async fn import(
 
     if args.dry_run {
         write_rejects(&reject_path, &rejects, &by_line)?;
-        eprintln!(
+        errln!(
             "dry run: {} of {} rows are valid, {} rejected{}; nothing was sent",
             valid.len(),
             rows.len(),
@@ -241,10 +241,10 @@ pub async fn import(
     if valid.is_empty() {
         write_rejects(&reject_path, &rejects, &by_line)?;
         if rows.is_empty() {
-            eprintln!("`{}` holds no rows; nothing to do", args.file.display());
+            errln!("`{}` holds no rows; nothing to do", args.file.display());
             return Ok(EXIT_ALL_DONE);
         }
-        eprintln!(
+        errln!(
             "error: none of the {} rows is valid{}; nothing was sent",
             rows.len(),
             see(&reject_path, rejects.len())
@@ -339,7 +339,7 @@ pub async fn import(
         job.progress.finish_and_clear();
         write_rejects(&reject_path, rejects, &by_line)?;
         let done = done();
-        eprintln!(
+        errln!(
             "interrupted: {done} of {} rows done; run the same command with --resume to \
              finish (journal `{}`)",
             rows.len(),
@@ -420,7 +420,7 @@ pub async fn import(
         Err(error) => {
             job.progress.finish_and_clear();
             if let Err(e) = write_rejects(&reject_path, &rejects, &by_line) {
-                eprintln!("warning: {}", crate::chain_text(e.chain()));
+                errln!("warning: {}", crate::chain_text(e.chain()));
             }
             Ok(stopped(&error, done(), total, &journal_path))
         }
@@ -447,7 +447,7 @@ fn summarize(
         rejects.len(),
         see(reject_path, rejects.len())
     ));
-    eprintln!("{summary}");
+    errln!("{summary}");
 
     let existed = rejects
         .iter()
@@ -474,7 +474,7 @@ fn summarize(
     } else {
         "rows name"
     };
-    eprintln!("hint: {existed} {names} records that already exist; to update them, {again}");
+    errln!("hint: {existed} {names} records that already exist; to update them, {again}");
 }
 
 /// Reports a job that stopped on `error` with its journal kept, and
@@ -489,14 +489,14 @@ fn stopped(error: &anyhow::Error, done: usize, total: usize, journal: &Path) -> 
         Some(api) => (api.exit_code(), api.to_string(), crate::hint_for(api)),
         None => (1, crate::chain_text(error.chain()), None),
     };
-    eprintln!(
+    errln!(
         "error: import stopped with {done} of {total} rows done, its journal `{}` kept: {cause}",
         journal.display()
     );
     let finish = "run the same command with --resume to finish it";
     match hint {
-        Some(hint) => eprintln!("hint: {hint}; then {finish}"),
-        None => eprintln!("hint: {finish}"),
+        Some(hint) => errln!("hint: {hint}; then {finish}"),
+        None => errln!("hint: {finish}"),
     }
     code
 }
@@ -594,7 +594,7 @@ fn exit_code(done: usize, rejected: usize) -> i32 {
 }
 
 fn invalid(message: &str) -> anyhow::Result<i32> {
-    eprintln!("error: {message}");
+    errln!("error: {message}");
     Ok(EXIT_INVALID_INPUT)
 }
 

@@ -48,9 +48,9 @@ fn records(count: usize, object: &twenty_core::Object) -> String {
 /// Prints a refusal of what the user typed the way every command does,
 /// and returns [`EXIT_INVALID_INPUT`].
 fn refuse(usage: &crate::UsageError) -> i32 {
-    eprintln!("error: {}", usage.message);
+    errln!("error: {}", usage.message);
     if let Some(hint) = &usage.hint {
-        eprintln!("hint: {hint}");
+        errln!("hint: {hint}");
     }
     EXIT_INVALID_INPUT
 }

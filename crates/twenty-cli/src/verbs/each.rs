@@ -447,7 +447,7 @@ pub async fn run(
                 reading = false;
                 let in_flight = sent_lines(&pending);
                 if !in_flight.is_empty() {
-                    eprintln!(
+                    errln!(
                         "interrupted: waiting up to {}s for {} in flight; Ctrl-C again to \
                          stop waiting",
                         SETTLE_AFTER_INTERRUPT.as_secs(),
@@ -582,7 +582,7 @@ pub async fn run(
         }
         None => {
             if tally.first_exit.is_some() && !settings.continue_on_error {
-                eprintln!("hint: {}", tally.summary(last_read, &abandoned));
+                errln!("hint: {}", tally.summary(last_read, &abandoned));
             }
             Ok(tally.exit_code())
         }
