@@ -132,7 +132,8 @@ struct Inner {
     timeout: Duration,
 }
 
-/// What [`Client::send_noting_repeats`] returns.
+/// What [`Client::send_noting_repeats`] returns: the result, and what
+/// else the attempts found out.
 #[derive(Debug)]
 pub struct Sent {
     /// The answer, or the error the last attempt ended with.
@@ -140,15 +141,8 @@ pub struct Sent {
     /// Whether an attempt that the server may have acted on (its answer
     /// was lost, or a 5xx came back) was followed by another.
     pub repeated_after_unknown: bool,
-}
-
-/// What [`Client::execute`] found out besides the result: whether an
-/// earlier attempt may have been acted on by the server.
-pub(crate) struct Outcome {
-    pub(crate) result: Result<Response, Error>,
-    pub(crate) repeated_after_unknown: bool,
     /// How many times the request was sent (0 when it could not be built).
-    pub(crate) attempts: u32,
+    pub attempts: u32,
 }
 
 /// One attempt's failure, before the retry decision.
@@ -215,22 +209,18 @@ impl Client {
     /// record gone (404). [`Client::delete_one`] counts that as success; a
     /// caller that builds its own requests reads [`Sent`] to do the same.
     pub async fn send_noting_repeats(&self, req: Request) -> Sent {
-        let outcome = self.execute(&req).await;
-        Sent {
-            result: outcome.result,
-            repeated_after_unknown: outcome.repeated_after_unknown,
-        }
+        self.execute(&req).await
     }
 
     /// [`send`](Self::send), also telling whether a repeat followed a
     /// failure that the server may have acted on.
-    pub(crate) async fn execute(&self, req: &Request) -> Outcome {
+    pub(crate) async fn execute(&self, req: &Request) -> Sent {
         let policy = self.inner.retry;
         let started = Instant::now();
         let url = match self.url_for(req) {
             Ok(url) => url,
             Err(error) => {
-                return Outcome {
+                return Sent {
                     result: Err(error),
                     repeated_after_unknown: false,
                     attempts: 0,
@@ -251,7 +241,7 @@ impl Client {
 
             let failure = match self.attempt(req, &url, &shown).await {
                 Ok(response) => {
-                    return Outcome {
+                    return Sent {
                         result: Ok(response),
                         repeated_after_unknown,
                         attempts: attempt,
@@ -277,7 +267,7 @@ impl Client {
                         give_up_reason(safe, attempt, &policy, in_budget),
                     );
                 }
-                return Outcome {
+                return Sent {
                     result: Err(finish(failure.error, attempt)),
                     repeated_after_unknown,
                     attempts: attempt,
