@@ -65,9 +65,12 @@ pub struct Credentials {
     pub allow_insecure_http: bool,
 }
 
-/// Resolves URL and key: flags, then the environment, then the profile.
-/// Fails, before anything is sent, when either is missing or the key
-/// cannot be sent.
+/// Resolves URL and key: flags first; then a profile the user named
+/// (`--profile` or `$TWENTY_PROFILE`), whole; then the environment; then
+/// the default profile. A named profile's URL and key always travel
+/// together: taking one from `$TWENTY_API_URL` and the other from the
+/// profile would send that profile's key to another server. Fails, before
+/// anything is sent, when either is missing or the key cannot be sent.
 pub fn credentials(globals: &Globals) -> Result<Credentials> {
     let file = ConfigFile::load()?;
     let name = ProfileName {
@@ -75,11 +78,24 @@ pub fn credentials(globals: &Globals) -> Result<Credentials> {
         named: globals.profile_named,
     };
     let profile = file.profile(&name)?.cloned().unwrap_or_default();
+    let from_env = |var: &str| {
+        // An empty or blank variable counts as unset, as shells leave them.
+        let value = std::env::var(var).ok().filter(|s| !s.trim().is_empty());
+        if value.is_some() && globals.profile_named {
+            tracing::debug!(
+                "ignoring ${var}: profile `{}` was named and gives its own",
+                globals.profile
+            );
+            return None;
+        }
+        value
+    };
 
-    let env_url = std::env::var("TWENTY_API_URL")
-        .ok()
-        .filter(|s| !s.is_empty());
-    let (url, url_from_profile) = match (globals.api_url.clone(), env_url, profile.api_url) {
+    let (url, url_from_profile) = match (
+        globals.api_url.clone(),
+        from_env("TWENTY_API_URL"),
+        profile.api_url,
+    ) {
         (Some(url), _, _) | (None, Some(url), _) => (url, false),
         (None, None, Some(url)) => (url, true),
         (None, None, None) => {
@@ -91,11 +107,11 @@ pub fn credentials(globals: &Globals) -> Result<Credentials> {
         }
     };
 
-    // An empty or blank variable counts as unset, as shells leave them.
-    let env_key = std::env::var("TWENTY_API_KEY")
-        .ok()
-        .filter(|s| !s.trim().is_empty());
-    let (raw_key, source) = match (&globals.api_key_file, env_key, profile.api_key) {
+    let (raw_key, source) = match (
+        &globals.api_key_file,
+        from_env("TWENTY_API_KEY"),
+        profile.api_key,
+    ) {
         (Some(path), _, _) => (
             config::read_key_file(path)?,
             format!("the API key file `{}`", path.display()),

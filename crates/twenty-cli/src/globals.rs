@@ -104,7 +104,7 @@ pub fn args() -> Vec<Arg> {
             .value_name("NAME")
             .global(true)
             .help_heading("Global options")
-            .help("Profile whose URL, key and cached schema to use (text; default `default` or $TWENTY_PROFILE)"),
+            .help("Profile whose URL, key and cached schema to use; a named profile is used whole, never mixed with $TWENTY_API_URL or $TWENTY_API_KEY (text; default `default` or $TWENTY_PROFILE)"),
         Arg::new("api-url")
             .long("api-url")
             .value_name("URL")

@@ -122,6 +122,59 @@ fn environment_credentials_work() {
     assert_eq!(server.only().authorization, Some(format!("Bearer {KEY}")));
 }
 
+/// A profile the user names brings its URL and its key together: with
+/// `$TWENTY_API_URL` exported for another server, `--profile prod` must not
+/// send prod's key there, nor prod's URL an environment key.
+#[test]
+fn a_named_profile_is_never_mixed_with_the_environment() {
+    let profile_server = Recorder::start(workflow_runs);
+    let other = Counter::start();
+    let home = Home::new();
+    home.run_with_stdin(
+        &[
+            "auth",
+            "login",
+            "--profile",
+            "prod",
+            "--api-url",
+            &profile_server.url,
+        ],
+        &format!("{KEY}\n"),
+    )
+    .assert_ok();
+    let with_env = |named: &[&str]| {
+        let mut cmd = home.command();
+        cmd.env("TWENTY_API_URL", &other.url)
+            .env("TWENTY_API_KEY", "other-environment-key")
+            .args(named)
+            .args(["workflow-runs", "get", RUN_ID]);
+        support::Run::from(cmd.output().expect("run"))
+    };
+
+    with_env(&["--profile", "prod"]).assert_ok();
+    let run = support::Run::from(
+        home.command()
+            .env("TWENTY_API_URL", &other.url)
+            .env("TWENTY_API_KEY", "other-environment-key")
+            .env("TWENTY_PROFILE", "prod")
+            .args(["workflow-runs", "get", RUN_ID])
+            .output()
+            .expect("run"),
+    );
+    run.assert_ok();
+    let seen = profile_server.requests();
+    assert_eq!(seen.len(), 2);
+    for request in seen {
+        assert_eq!(request.authorization, Some(format!("Bearer {KEY}")));
+    }
+    assert_eq!(other.connections_made(), 0);
+
+    // With no profile named, the environment still comes first.
+    let run = with_env(&[]);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(other.connections_made() > 0);
+}
+
 #[test]
 fn debug_shows_requests_with_the_key_redacted() {
     let server = Recorder::start(workflow_runs);
