@@ -1,7 +1,7 @@
 //! `twenty auth login | status | logout`: named profiles holding an API
 //! URL and key, saved owner-only in the config dir.
 
-use std::io::Read;
+use std::io::{IsTerminal as _, Read};
 
 use anyhow::{Context as _, Result};
 use clap::{ArgMatches, Command};
@@ -70,6 +70,17 @@ fn login(globals: &Globals) -> Result<i32> {
             config::read_key_file(path)?,
             format!("the API key file `{}`", path.display()),
         ),
+        // console reads the hidden line from stdin and ends it on stderr;
+        // with stderr redirected it would read nothing.
+        None if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() => {
+            // Typed by hand: echoed, the key would stay in scrollback and
+            // in any recording of the screen.
+            errln!("API key (typing is hidden):");
+            let text = console::Term::stderr()
+                .read_secure_line()
+                .context("failed to read the API key from the terminal")?;
+            (config::clean_key(&text), "the terminal".to_string())
+        }
         None => {
             errln!("reading the API key from stdin");
             let mut text = String::new();

@@ -107,6 +107,68 @@ fn login_reads_the_key_from_stdin() {
     assert_eq!(server.only().authorization, Some(format!("Bearer {KEY}")));
 }
 
+/// On a terminal the key is read with echo off: typed, it must not show
+/// on the screen, where scrollback and recordings would keep it.
+#[cfg(unix)]
+#[test]
+fn login_on_a_terminal_does_not_echo_the_key() {
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+    use rustix::termios::{LocalModes, tcgetattr};
+    use std::io::{Read as _, Write as _};
+
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("a pty");
+    grantpt(&master).unwrap();
+    unlockpt(&master).unwrap();
+    let name = ptsname(&master, Vec::new()).unwrap();
+    let terminal = || {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(name.to_str().unwrap())
+            .expect("the pty's terminal side")
+    };
+    let mut child = home
+        .command()
+        .args(["auth", "login", "--api-url", &server.url])
+        .stdin(terminal())
+        .stdout(terminal())
+        .stderr(terminal())
+        .spawn()
+        .expect("twenty starts");
+    // A key typed while echo is still on would show whatever twenty does,
+    // so type once it has turned echo off, as a person would after the
+    // prompt.
+    let started = std::time::Instant::now();
+    while tcgetattr(&master)
+        .unwrap()
+        .local_modes
+        .contains(LocalModes::ECHO)
+    {
+        assert!(started.elapsed().as_secs() < 30, "echo never went off");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let mut master = std::fs::File::from(master);
+    master.write_all(format!("{KEY}\n").as_bytes()).unwrap();
+    let status = child.wait().expect("twenty ends");
+    let mut screen = Vec::new();
+    // Reading ends with EIO once no process holds the terminal side.
+    let mut chunk = [0u8; 4096];
+    while let Ok(n) = master.read(&mut chunk) {
+        if n == 0 {
+            break;
+        }
+        screen.extend_from_slice(&chunk[..n]);
+    }
+    let screen = String::from_utf8_lossy(&screen);
+    assert_eq!(status.code(), Some(0), "{screen}");
+    assert!(screen.contains("API key (typing is hidden):"), "{screen}");
+    assert!(!screen.contains(KEY), "the key was echoed:\n{screen}");
+    home.run(&["workflow-runs", "get", RUN_ID]).assert_ok();
+    assert_eq!(server.only().authorization, Some(format!("Bearer {KEY}")));
+}
+
 #[test]
 fn environment_credentials_work() {
     let server = Recorder::start(workflow_runs);
