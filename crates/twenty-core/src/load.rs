@@ -48,12 +48,46 @@ pub enum LoadError {
 /// [`LoadError::Syntax`] when the text does not parse, [`LoadError::Reference`]
 /// when it refers to a parameter it does not define.
 pub fn from_str(text: &str) -> Result<Catalog, LoadError> {
-    let document: Document = if text.trim_start().starts_with('{') {
-        serde_json::from_str(text).map_err(|e| LoadError::Syntax(e.to_string()))?
+    let json = text.trim_start().starts_with('{');
+    let parsed = if json {
+        serde_json::from_str(text).map_err(|e| e.to_string())
     } else {
-        serde_yaml_ng::from_str(text).map_err(|e| LoadError::Syntax(e.to_string()))?
+        serde_yaml_ng::from_str(text).map_err(|e| e.to_string())
     };
-    from_document(&document)
+    match parsed {
+        Ok(document) => from_document(&document),
+        Err(reason) => Err(LoadError::Syntax(not_openapi(text, json).unwrap_or(reason))),
+    }
+}
+
+/// Why `text` is not an OpenAPI document at all, in words that quote
+/// nothing from it, or `None` when it looks like one (and the parser's
+/// own reason, which may quote it, can be shown).
+///
+/// A file passed as `--schema` by mistake may be a key file or
+/// `/etc/passwd`, and the parser's reason (`invalid type: string "..."`)
+/// would print it whole.
+fn not_openapi(text: &str, json: bool) -> Option<String> {
+    let value: Result<serde_json::Value, ()> = if json {
+        serde_json::from_str(text).map_err(drop)
+    } else {
+        serde_yaml_ng::from_str(text).map_err(drop)
+    };
+    let what = match value {
+        // A syntax error's reason gives a position and no content.
+        Err(()) => return None,
+        Ok(serde_json::Value::Object(map)) if map.contains_key("openapi") => return None,
+        Ok(serde_json::Value::Object(_)) => "an object with no `openapi` key",
+        Ok(serde_json::Value::Array(_)) => "a list",
+        Ok(serde_json::Value::String(_)) => "plain text",
+        Ok(serde_json::Value::Number(_)) => "a number",
+        Ok(serde_json::Value::Bool(_)) => "a boolean",
+        Ok(serde_json::Value::Null) => "empty",
+    };
+    Some(format!(
+        "it is {what}, where an OpenAPI document is an object with `openapi`, `paths` and \
+         `components` (Twenty serves it at /rest/open-api/core)"
+    ))
 }
 
 /// Reads a document from a file, in JSON or YAML.

@@ -360,3 +360,53 @@ fn exported_documents_load_back_unchanged() {
         assert_eq!(reloaded, catalog);
     }
 }
+
+/// A file that is no OpenAPI document, such as a key file given to
+/// `--schema` by mistake, is refused in words that quote none of it.
+#[test]
+fn a_file_that_is_no_document_is_refused_without_quoting_it() {
+    let refused = |text: &str| match load::from_str(text) {
+        Err(error) => error.to_string(),
+        Ok(_) => panic!("{text:?} loaded"),
+    };
+    let secret = "tw_secret_4f9a";
+    for (text, what) in [
+        (format!("{secret}\n"), "plain text"),
+        (format!("root:x:0:0:{secret}:/root:/bin/sh\n"), "plain text"),
+        (format!("[\"{secret}\"]"), "a list"),
+        (format!("- {secret}\n"), "a list"),
+    ] {
+        let reason = refused(&text);
+        let expected = format!(
+            "not a Twenty OpenAPI document: it is {what}, where an OpenAPI document is an \
+             object with `openapi`, `paths` and `components` (Twenty serves it at \
+             /rest/open-api/core)"
+        );
+        assert_eq!(reason, expected, "{text:?}");
+    }
+    // A syntax error's reason gives where, not what.
+    let reason = refused(&format!("{secret}: [1, 2"));
+    assert!(reason.contains("at line 2 column 1"), "{reason}");
+    assert!(!reason.contains(secret), "{reason}");
+    // An object that is not a document reads as one describing nothing.
+    for text in [
+        format!("{{\"apiKey\": \"{secret}\"}}"),
+        format!("apiKey: {secret}\n"),
+    ] {
+        assert_eq!(
+            refused(&text),
+            "the document describes no objects (was it fetched without an API key?)"
+        );
+    }
+    // A document with a fault of its own keeps the parser's reason, with
+    // its position.
+    assert_eq!(
+        refused(r#"{"openapi": 5}"#),
+        "not a Twenty OpenAPI document: invalid type: integer `5`, expected a string at line 1 \
+         column 13"
+    );
+    assert_eq!(
+        refused(r#"{"openapi": "3.1.0", "#),
+        "not a Twenty OpenAPI document: EOF while parsing a value at line 1 column 21"
+    );
+}
