@@ -173,6 +173,22 @@ pub(crate) fn hint_for(error: &twenty_client::Error) -> Option<String> {
             )
         }
         Error::Network {
+            method,
+            kind,
+            attempts,
+            ..
+        } if error.outcome_unknown() && *method != twenty_core::Method::Get => {
+            // The usual "check the server" would suggest nothing happened.
+            let timed_out = match kind {
+                NetworkKind::Timeout => "; give each attempt longer with --timeout SECONDS",
+                _ => "",
+            };
+            format!(
+                "the server may have made the change before its answer was lost: look (with \
+                 `get` or `list --filter`) before sending it again{timed_out}"
+            )
+        }
+        Error::Network {
             kind: NetworkKind::Timeout,
             attempts,
             ..

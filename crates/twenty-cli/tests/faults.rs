@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::Output;
 
-use bulk_support::{FAULTS, all, catalog, client, object, sandbox_on, twenty};
+use bulk_support::{FAULTS, all, catalog, client, object, sandbox, sandbox_on, twenty};
 use serde_json::{Value, json};
 use twenty_sandbox::{Sandbox, Seed, Storage};
 
@@ -234,4 +234,69 @@ async fn each_create_under_faults_creates_every_item_once() {
     }
     assert_eq!(held.len(), n);
     fx.sandbox.shutdown().await;
+}
+
+/// A write whose answer is lost with no retry left says that it may have
+/// happened, and a create names the id the record would have, so that the
+/// user looks before sending it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_whose_answer_was_lost_says_it_may_have_happened() {
+    // Every request is carried out and its answer lost, once.
+    let sandbox = sandbox(Seed::Empty, Some("rate=1,kinds=reset-after,max-in-row=1")).await;
+    let home = tempfile::tempdir().expect("temp dir");
+    let run = |args: &[&str]| {
+        let mut cmd = twenty(&sandbox, home.path(), args);
+        async move {
+            tokio::task::spawn_blocking(move || cmd.output().expect("twenty runs"))
+                .await
+                .expect("join")
+        }
+    };
+    let may_have = "hint: the server may have made the change before its answer was lost: \
+                    look (with `get` or `list --filter`) before sending it again\n";
+
+    let out = run(&[
+        "people",
+        "create",
+        "--name.first-name",
+        "Lost",
+        "--no-retry",
+    ])
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    let (_, rest) = stderr
+        .split_once("; the person may have been created as id ")
+        .unwrap_or_else(|| panic!("no id in: {stderr}"));
+    let (id, rest) = rest.split_at(36);
+    assert!(
+        rest.starts_with(", and reading it back failed too\n"),
+        "{stderr}"
+    );
+    assert!(rest.ends_with(may_have), "{stderr}");
+    // The id is the one to look for: the lost attempt created it.
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    let record = client(&sandbox)
+        .find_one(people, id, None)
+        .await
+        .expect("the record is there");
+    assert_eq!(record["name"]["firstName"], "Lost");
+
+    let out = run(&["people", "update", id, "--city", "Lyon", "--no-retry"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.ends_with(may_have), "{stderr}");
+    let record = client(&sandbox).find_one(people, id, None).await.unwrap();
+    assert_eq!(record["city"], "Lyon", "the update was made");
+
+    // A read changes nothing, so nothing is said of a change.
+    let out = run(&["people", "list", "--no-retry"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        !stderr.contains("may have made the change"),
+        "a read: {stderr}"
+    );
+    sandbox.shutdown().await;
 }
