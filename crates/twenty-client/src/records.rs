@@ -635,6 +635,43 @@ fn with_ids(records: Vec<Value>) -> Result<(WithIds, Vec<String>), Error> {
         })
 }
 
+/// A lost answer to a create whose read-back failed too: the records may
+/// exist, so the error names the ids they would have, for the caller to
+/// look them up before creating again.
+fn unconfirmed(error: Error, object: &Object, ids: &[String]) -> Error {
+    let (
+        Error::Network {
+            method,
+            url,
+            cause,
+            kind,
+            attempts,
+        },
+        Some(first),
+    ) = (&error, ids.first())
+    else {
+        return error;
+    };
+    let which = match ids.len() {
+        1 => format!(
+            "the {} may have been created as id {first}, and reading it back failed too",
+            object.singular
+        ),
+        n => format!(
+            "{n} {} may have been created, the first as id {first}, and reading them back \
+             failed too",
+            object.plural
+        ),
+    };
+    Error::Network {
+        method: *method,
+        url: url.clone(),
+        cause: format!("{cause}; {which}"),
+        kind: *kind,
+        attempts: *attempts,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -721,42 +758,5 @@ mod tests {
         let err = record_path(&person(), "../x").unwrap_err();
         assert_eq!(err.exit_code(), 2);
         assert!(record_path(&person(), "").is_err());
-    }
-}
-
-/// A lost answer to a create whose read-back failed too: the records may
-/// exist, so the error names the ids they would have, for the caller to
-/// look them up before creating again.
-fn unconfirmed(error: Error, object: &Object, ids: &[String]) -> Error {
-    let (
-        Error::Network {
-            method,
-            url,
-            cause,
-            kind,
-            attempts,
-        },
-        Some(first),
-    ) = (&error, ids.first())
-    else {
-        return error;
-    };
-    let which = match ids.len() {
-        1 => format!(
-            "the {} may have been created as id {first}, and reading it back failed too",
-            object.singular
-        ),
-        n => format!(
-            "{n} {} may have been created, the first as id {first}, and reading them back \
-             failed too",
-            object.plural
-        ),
-    };
-    Error::Network {
-        method: *method,
-        url: url.clone(),
-        cause: format!("{cause}; {which}"),
-        kind: *kind,
-        attempts: *attempts,
     }
 }
