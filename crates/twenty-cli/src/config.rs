@@ -176,6 +176,23 @@ impl ConfigFile {
     }
 }
 
+/// Creates `dir` and any missing parents with mode 0700, as the place for
+/// the sandbox's stores: they hold a workspace's records, which other
+/// users of the machine have no business reading. A dir that exists is
+/// left as it is.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .with_context(|| format!("failed to create `{}`", dir.display()))
+}
+
 /// Writes `bytes` to `path` with mode 0600, creating the parent dirs.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent() {

@@ -156,8 +156,7 @@ pub fn run(_globals: &Globals, catalog: Catalog, m: &ArgMatches) -> Result<i32> 
             Some(dir) => PathBuf::from(dir),
             None => config::data_dir()?.join("sandbox"),
         };
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("failed to create `{}`", dir.display()))?;
+        config::create_private_dir(&dir)?;
         config.storage = Storage::File(store_file(&dir, &config.catalog)?);
     }
     config.seed = match m.get_one::<String>("seed").map(String::as_str) {
@@ -334,8 +333,7 @@ pub fn persistent_store(catalog: &Catalog) -> Result<PathBuf> {
 pub async fn start_persistent(catalog: Catalog) -> Result<Sandbox> {
     let db = persistent_store(&catalog)?;
     if let Some(dir) = db.parent() {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("failed to create `{}`", dir.display()))?;
+        config::create_private_dir(dir)?;
     }
     let mut config = SandboxConfig::new(catalog);
     config.seed = if db.exists() { Seed::Empty } else { Seed::Demo };

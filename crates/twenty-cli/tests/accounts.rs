@@ -440,6 +440,16 @@ fn sandbox_flag_keeps_records_between_commands() {
     let id = created["id"].as_str().expect("id").to_string();
     assert_eq!(created["status"], "RUNNING");
     assert!(home.path().join("data/sandbox/sandbox.db").exists());
+    // The records are the user's alone, as the profiles are.
+    #[cfg(unix)]
+    for dir in ["data", "data/sandbox"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(home.path().join(dir))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700, "{dir}");
+    }
 
     let run = home.run(&[
         "--sandbox",
