@@ -31,7 +31,7 @@ use twenty_core::{Catalog, FieldType, Object};
 
 use super::journal::{self, Header, Journal, JournalError, Outcome, Rejection};
 use super::remote::{self, Pages};
-use super::rows::{self, FileFormat, Row};
+use super::rows::{self, FileFormat, Row, Table};
 use super::{
     EXIT_ALL_DONE, EXIT_INTERRUPTED, EXIT_INVALID_INPUT, EXIT_SOME_REJECTED, ImportArgs, records,
     refuse,
@@ -171,10 +171,11 @@ pub async fn import(
     let Ok(text) = std::str::from_utf8(&bytes) else {
         return invalid(&format!("`{}` is not UTF-8 text", args.file.display()));
     };
-    let rows::Table { columns, rows } = match rows::read(object, format, text) {
+    let table = match rows::read(object, format, text) {
         Ok(table) => table,
         Err(e) => return invalid(&format!("`{}`: {e}", args.file.display())),
     };
+    let (columns, rows) = (&table.columns, &table.rows);
     let max = catalog.max_limit().max(1);
     let batch_size = args.batch_size.unwrap_or(max);
     if batch_size > max {
@@ -193,9 +194,9 @@ pub async fn import(
     // silently create every row.
     if let Some(path) = &update_by
         && !rows.is_empty()
-        && !rows::covers(object, &columns, path)
+        && !rows::covers(object, columns, path)
     {
-        return Ok(refuse(&missing_key(args, format, path, &columns)));
+        return Ok(refuse(&missing_key(args, format, path, columns)));
     }
 
     let reject_path = args
@@ -228,7 +229,7 @@ pub async fn import(
     let checked_out = rejects.len();
 
     if args.dry_run {
-        write_rejects(&reject_path, &rejects, &by_line)?;
+        write_rejects(&reject_path, &rejects, &table, &by_line)?;
         errln!(
             "dry run: {} of {} rows are valid, {} rejected{}; nothing was sent",
             valid.len(),
@@ -239,7 +240,7 @@ pub async fn import(
         return Ok(exit_code(valid.len(), rejects.len()));
     }
     if valid.is_empty() {
-        write_rejects(&reject_path, &rejects, &by_line)?;
+        write_rejects(&reject_path, &rejects, &table, &by_line)?;
         if rows.is_empty() {
             errln!("`{}` holds no rows; nothing to do", args.file.display());
             return Ok(EXIT_ALL_DONE);
@@ -337,7 +338,7 @@ pub async fn import(
     let total = rows.len();
     let interrupted = |rejects: &[Reject]| -> anyhow::Result<i32> {
         job.progress.finish_and_clear();
-        write_rejects(&reject_path, rejects, &by_line)?;
+        write_rejects(&reject_path, rejects, &table, &by_line)?;
         let done = done();
         errln!(
             "interrupted: {done} of {} rows done; run the same command with --resume to \
@@ -406,7 +407,7 @@ pub async fn import(
         job.progress.finish_and_clear();
 
         // Report; the journal has served its purpose once every batch is settled.
-        write_rejects(&reject_path, &rejects, &by_line)?;
+        write_rejects(&reject_path, &rejects, &table, &by_line)?;
         if let Some(journal) = &job.journal {
             journal.finish()?;
         }
@@ -419,7 +420,7 @@ pub async fn import(
         Ok(code) => Ok(code),
         Err(error) => {
             job.progress.finish_and_clear();
-            if let Err(e) = write_rejects(&reject_path, &rejects, &by_line) {
+            if let Err(e) = write_rejects(&reject_path, &rejects, &table, &by_line) {
                 errln!("warning: {}", crate::chain_text(e.chain()));
             }
             Ok(stopped(&error, done(), total, &journal_path))
@@ -635,6 +636,7 @@ fn progress_bar(args: &ImportArgs, total: u64) -> ProgressBar {
 fn write_rejects(
     path: &Path,
     rejects: &[Reject],
+    table: &Table,
     by_line: &HashMap<u64, &Row>,
 ) -> anyhow::Result<()> {
     if rejects.is_empty() {
@@ -653,7 +655,7 @@ fn write_rejects(
     for reject in sorted {
         let input = by_line
             .get(&reject.row)
-            .map_or(Value::Null, |r| r.input.clone());
+            .map_or(Value::Null, |r| table.input(r));
         let line = json!({"row": reject.row, "reason": reject.reason, "input": input});
         serde_json::to_writer(&mut out, &line)?;
         out.write_all(b"\n")?;
