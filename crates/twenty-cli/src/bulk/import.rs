@@ -60,10 +60,21 @@ const UPDATE_BY_ID: &str = "; to update it, import the row with --update-by id";
 struct Item {
     line: u64,
     id: String,
-    body: Map<String, Value>,
+    /// The row's body, shared with the row: each send sets the id in a
+    /// copy, so that only the rows in flight are held twice.
+    body: Arc<Map<String, Value>>,
     /// The id came with the row and nobody has looked it up yet: it may
     /// name a record that was there before the import.
     id_may_exist: bool,
+}
+
+impl Item {
+    /// The record to send: the row's body with its id.
+    fn record(&self) -> Value {
+        let mut body = Map::clone(&self.body);
+        body.insert("id".to_owned(), Value::String(self.id.clone()));
+        Value::Object(body)
+    }
 }
 
 /// A create many request's worth of rows.
@@ -461,7 +472,7 @@ fn summarize(
     // every row names its record can be sent again whole.
     let again = if valid
         .iter()
-        .all(|r| r.body.as_ref().ok().and_then(own_id).is_some())
+        .all(|r| r.body.as_deref().ok().and_then(own_id).is_some())
     {
         "run the same command with --update-by id".to_owned()
     } else {
@@ -527,7 +538,7 @@ fn claim_ids(rows: Vec<&Row>) -> (Vec<&Row>, Vec<Reject>) {
     let mut kept = Vec::with_capacity(rows.len());
     let mut rejected = Vec::new();
     for row in rows {
-        let Some(id) = row.body.as_ref().ok().and_then(own_id) else {
+        let Some(id) = row.body.as_deref().ok().and_then(own_id) else {
             kept.push(row);
             continue;
         };
@@ -547,13 +558,11 @@ fn claim_ids(rows: Vec<&Row>) -> (Vec<&Row>, Vec<Reject>) {
     (kept, rejected)
 }
 
-fn item(line: u64, id: &str, body: &Map<String, Value>, id_may_exist: bool) -> Item {
-    let mut body = body.clone();
-    body.insert("id".to_owned(), Value::String(id.to_owned()));
+fn item(line: u64, id: &str, body: &Arc<Map<String, Value>>, id_may_exist: bool) -> Item {
     Item {
         line,
         id: id.to_owned(),
-        body,
+        body: Arc::clone(body),
         id_may_exist,
     }
 }
@@ -837,11 +846,7 @@ async fn send_batch(job: &Job, batch: Batch) -> anyhow::Result<()> {
             continue;
         }
 
-        let records = group
-            .items
-            .iter()
-            .map(|i| Value::Object(i.body.clone()))
-            .collect();
+        let records = group.items.iter().map(Item::record).collect();
         let error = match remote::create_many(&job.client, &job.object, records).await {
             Ok(()) => {
                 job.settle(group.items.len());
@@ -948,8 +953,8 @@ async fn existing(job: &Job, items: &[Item]) -> anyhow::Result<HashSet<String>> 
 }
 
 /// An update the importer found for a row: its line, the record's id, the
-/// body.
-type Update = (u64, String, Map<String, Value>);
+/// row's body (which may set the id it is matched on).
+type Update = (u64, String, Arc<Map<String, Value>>);
 
 /// What `--update-by` makes of the rows: records to create, records to
 /// update, and rows it cannot place.
@@ -1040,11 +1045,9 @@ async fn match_existing<'a>(
         first_row.insert(key.clone(), row.line);
         match found.get(&key).map(Vec::as_slice) {
             None | Some([]) => matched.creates.push(row),
-            Some([id]) => {
-                let mut body = body.clone();
-                body.remove("id");
-                matched.updates.push((row.line, id.clone(), body));
-            }
+            Some([id]) => matched
+                .updates
+                .push((row.line, id.clone(), Arc::clone(body))),
             Some(ids) => matched.rejects.push(Reject {
                 row: row.line,
                 reason: format!(
@@ -1092,6 +1095,8 @@ async fn run_updates(
                 let Some((line, id, body)) = queue.lock().await.next() else {
                     break;
                 };
+                let mut body = Map::clone(&body);
+                body.remove("id");
                 match remote::update_one(&job.client, &job.object, &id, body).await {
                     Ok(()) => done += 1,
                     Err(e) => match remote::refusal(&e) {

@@ -8,6 +8,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use twenty_core::{FieldType, Object, names, values};
@@ -65,8 +66,9 @@ pub struct Row {
     /// cells would hold the file a second time over, and several times
     /// its size as JSON values.
     start: Option<usize>,
-    /// The request body, or why the row cannot be sent.
-    pub body: Result<Map<String, Value>, String>,
+    /// The request body, or why the row cannot be sent. Shared, so that
+    /// the requests that send it need not hold copies of every row.
+    pub body: Result<Arc<Map<String, Value>>, String>,
 }
 
 /// An import file as read: its columns and its rows.
@@ -223,7 +225,7 @@ fn read_csv<'t>(object: &Object, text: &'t str) -> Result<Table<'t>, FileError> 
             });
             continue;
         }
-        let body = csv_body(object, &targets, &headers, &record);
+        let body = csv_body(object, &targets, &headers, &record).map(Arc::new);
         rows.push(Row { line, start, body });
     }
     let columns = headers.iter().map(str::to_owned).collect();
@@ -417,7 +419,7 @@ fn read_jsonl<'t>(object: &Object, text: &'t str) -> Table<'t> {
                         columns.push(key.clone());
                     }
                 }
-                json_body(object, &map)
+                json_body(object, &map).map(Arc::new)
             }
             Ok(_) => Err("expected a JSON object on this line".to_owned()),
             Err(e) => Err(format!("invalid JSON: {e}")),
