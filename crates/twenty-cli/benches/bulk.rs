@@ -11,7 +11,8 @@
 //! 1. import of 10,000 people: `twenty import` (batches of the server's
 //!    maximum, 4 in flight) against `twenty people create --each` with
 //!    `--concurrency 1` (one create request per record, one at a time),
-//!    on loopback and again with 5 ms added to every request;
+//!    on loopback and again with 5 ms added to every request, with the
+//!    import's peak memory, and that peak again at 100,000 people;
 //! 2. export of 100,000 people: records per second, client CPU against
 //!    sandbox CPU, and the export's peak memory at 10,000 and at 100,000
 //!    records;
@@ -239,6 +240,26 @@ async fn import_case(dir: &Path, n: usize, ticks: f64) {
     for faults in [None, Some(NEAR_NETWORK)] {
         import_pair(dir, n, faults, ticks).await;
     }
+    import_memory(dir, n * 10, ticks).await;
+}
+
+/// The import holds every row from the check to its send, so its peak
+/// grows with the file; this shows by how much.
+async fn import_memory(dir: &Path, n: usize, ticks: f64) {
+    println!("1c. import of {n} people, loopback sandbox: peak memory");
+    let csv = dir.join("import-memory.csv");
+    people_csv(&csv, 0, n);
+    let sandbox = start(None, Seed::Empty).await;
+    let args = ["import", "people", path_str(&csv), "--no-progress"];
+    let cost = measure(twenty(&sandbox, dir, &args), ticks).await;
+    let held = count(&sandbox).await;
+    sandbox.shutdown().await;
+    println!(
+        "   twenty import: {:>8.2} s  peak rss {:.1} MB  exit {:?}  {held} held\n",
+        secs(cost.wall),
+        cost.peak_kb as f64 / 1024.0,
+        cost.exit
+    );
 }
 
 async fn import_pair(dir: &Path, n: usize, faults: Option<&str>, ticks: f64) {
@@ -271,9 +292,11 @@ async fn import_pair(dir: &Path, n: usize, faults: Option<&str>, ticks: f64) {
     sandbox.shutdown().await;
 
     println!(
-        "   twenty import (batches of 60, 4 in flight):       {:>8.2} s  exit {:?}  {held} held",
+        "   twenty import (batches of 60, 4 in flight):       {:>8.2} s  exit {:?}  {held} held  \
+         peak rss {:.1} MB",
         secs(batched.wall),
-        batched.exit
+        batched.exit,
+        batched.peak_kb as f64 / 1024.0
     );
     println!(
         "   twenty people create --each --concurrency 1:      {:>8.2} s  exit {:?}  {held_single} held",

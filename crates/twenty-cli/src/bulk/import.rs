@@ -31,7 +31,7 @@ use twenty_core::{Catalog, FieldType, Object};
 
 use super::journal::{self, Header, Journal, JournalError, Outcome, Rejection};
 use super::remote::{self, Pages};
-use super::rows::{self, FileFormat, Row};
+use super::rows::{self, FileFormat, Row, Table};
 use super::{
     EXIT_ALL_DONE, EXIT_INTERRUPTED, EXIT_INVALID_INPUT, EXIT_SOME_REJECTED, ImportArgs, records,
     refuse,
@@ -60,10 +60,21 @@ const UPDATE_BY_ID: &str = "; to update it, import the row with --update-by id";
 struct Item {
     line: u64,
     id: String,
-    body: Map<String, Value>,
+    /// The row's body, shared with the row: each send sets the id in a
+    /// copy, so that only the rows in flight are held twice.
+    body: Arc<Map<String, Value>>,
     /// The id came with the row and nobody has looked it up yet: it may
     /// name a record that was there before the import.
     id_may_exist: bool,
+}
+
+impl Item {
+    /// The record to send: the row's body with its id.
+    fn record(&self) -> Value {
+        let mut body = Map::clone(&self.body);
+        body.insert("id".to_owned(), Value::String(self.id.clone()));
+        Value::Object(body)
+    }
 }
 
 /// A create many request's worth of rows.
@@ -171,10 +182,11 @@ pub async fn import(
     let Ok(text) = std::str::from_utf8(&bytes) else {
         return invalid(&format!("`{}` is not UTF-8 text", args.file.display()));
     };
-    let rows::Table { columns, rows } = match rows::read(object, format, text) {
+    let table = match rows::read(object, format, text) {
         Ok(table) => table,
         Err(e) => return invalid(&format!("`{}`: {e}", args.file.display())),
     };
+    let (columns, rows) = (&table.columns, &table.rows);
     let max = catalog.max_limit().max(1);
     let batch_size = args.batch_size.unwrap_or(max);
     if batch_size > max {
@@ -193,9 +205,9 @@ pub async fn import(
     // silently create every row.
     if let Some(path) = &update_by
         && !rows.is_empty()
-        && !rows::covers(object, &columns, path)
+        && !rows::covers(object, columns, path)
     {
-        return Ok(refuse(&missing_key(args, format, path, &columns)));
+        return Ok(refuse(&missing_key(args, format, path, columns)));
     }
 
     let reject_path = args
@@ -228,7 +240,7 @@ pub async fn import(
     let checked_out = rejects.len();
 
     if args.dry_run {
-        write_rejects(&reject_path, &rejects, &by_line)?;
+        write_rejects(&reject_path, &rejects, &table, &by_line)?;
         errln!(
             "dry run: {} of {} rows are valid, {} rejected{}; nothing was sent",
             valid.len(),
@@ -239,7 +251,7 @@ pub async fn import(
         return Ok(exit_code(valid.len(), rejects.len()));
     }
     if valid.is_empty() {
-        write_rejects(&reject_path, &rejects, &by_line)?;
+        write_rejects(&reject_path, &rejects, &table, &by_line)?;
         if rows.is_empty() {
             errln!("`{}` holds no rows; nothing to do", args.file.display());
             return Ok(EXIT_ALL_DONE);
@@ -337,7 +349,7 @@ pub async fn import(
     let total = rows.len();
     let interrupted = |rejects: &[Reject]| -> anyhow::Result<i32> {
         job.progress.finish_and_clear();
-        write_rejects(&reject_path, rejects, &by_line)?;
+        write_rejects(&reject_path, rejects, &table, &by_line)?;
         let done = done();
         errln!(
             "interrupted: {done} of {} rows done; run the same command with --resume to \
@@ -406,7 +418,7 @@ pub async fn import(
         job.progress.finish_and_clear();
 
         // Report; the journal has served its purpose once every batch is settled.
-        write_rejects(&reject_path, &rejects, &by_line)?;
+        write_rejects(&reject_path, &rejects, &table, &by_line)?;
         if let Some(journal) = &job.journal {
             journal.finish()?;
         }
@@ -419,7 +431,7 @@ pub async fn import(
         Ok(code) => Ok(code),
         Err(error) => {
             job.progress.finish_and_clear();
-            if let Err(e) = write_rejects(&reject_path, &rejects, &by_line) {
+            if let Err(e) = write_rejects(&reject_path, &rejects, &table, &by_line) {
                 errln!("warning: {}", crate::chain_text(e.chain()));
             }
             Ok(stopped(&error, done(), total, &journal_path))
@@ -460,7 +472,7 @@ fn summarize(
     // every row names its record can be sent again whole.
     let again = if valid
         .iter()
-        .all(|r| r.body.as_ref().ok().and_then(own_id).is_some())
+        .all(|r| r.body.as_deref().ok().and_then(own_id).is_some())
     {
         "run the same command with --update-by id".to_owned()
     } else {
@@ -526,7 +538,7 @@ fn claim_ids(rows: Vec<&Row>) -> (Vec<&Row>, Vec<Reject>) {
     let mut kept = Vec::with_capacity(rows.len());
     let mut rejected = Vec::new();
     for row in rows {
-        let Some(id) = row.body.as_ref().ok().and_then(own_id) else {
+        let Some(id) = row.body.as_deref().ok().and_then(own_id) else {
             kept.push(row);
             continue;
         };
@@ -546,13 +558,11 @@ fn claim_ids(rows: Vec<&Row>) -> (Vec<&Row>, Vec<Reject>) {
     (kept, rejected)
 }
 
-fn item(line: u64, id: &str, body: &Map<String, Value>, id_may_exist: bool) -> Item {
-    let mut body = body.clone();
-    body.insert("id".to_owned(), Value::String(id.to_owned()));
+fn item(line: u64, id: &str, body: &Arc<Map<String, Value>>, id_may_exist: bool) -> Item {
     Item {
         line,
         id: id.to_owned(),
-        body,
+        body: Arc::clone(body),
         id_may_exist,
     }
 }
@@ -635,6 +645,7 @@ fn progress_bar(args: &ImportArgs, total: u64) -> ProgressBar {
 fn write_rejects(
     path: &Path,
     rejects: &[Reject],
+    table: &Table,
     by_line: &HashMap<u64, &Row>,
 ) -> anyhow::Result<()> {
     if rejects.is_empty() {
@@ -653,7 +664,7 @@ fn write_rejects(
     for reject in sorted {
         let input = by_line
             .get(&reject.row)
-            .map_or(Value::Null, |r| r.input.clone());
+            .map_or(Value::Null, |r| table.input(r));
         let line = json!({"row": reject.row, "reason": reject.reason, "input": input});
         serde_json::to_writer(&mut out, &line)?;
         out.write_all(b"\n")?;
@@ -835,11 +846,7 @@ async fn send_batch(job: &Job, batch: Batch) -> anyhow::Result<()> {
             continue;
         }
 
-        let records = group
-            .items
-            .iter()
-            .map(|i| Value::Object(i.body.clone()))
-            .collect();
+        let records = group.items.iter().map(Item::record).collect();
         let error = match remote::create_many(&job.client, &job.object, records).await {
             Ok(()) => {
                 job.settle(group.items.len());
@@ -946,8 +953,8 @@ async fn existing(job: &Job, items: &[Item]) -> anyhow::Result<HashSet<String>> 
 }
 
 /// An update the importer found for a row: its line, the record's id, the
-/// body.
-type Update = (u64, String, Map<String, Value>);
+/// row's body (which may set the id it is matched on).
+type Update = (u64, String, Arc<Map<String, Value>>);
 
 /// What `--update-by` makes of the rows: records to create, records to
 /// update, and rows it cannot place.
@@ -1038,11 +1045,9 @@ async fn match_existing<'a>(
         first_row.insert(key.clone(), row.line);
         match found.get(&key).map(Vec::as_slice) {
             None | Some([]) => matched.creates.push(row),
-            Some([id]) => {
-                let mut body = body.clone();
-                body.remove("id");
-                matched.updates.push((row.line, id.clone(), body));
-            }
+            Some([id]) => matched
+                .updates
+                .push((row.line, id.clone(), Arc::clone(body))),
             Some(ids) => matched.rejects.push(Reject {
                 row: row.line,
                 reason: format!(
@@ -1090,6 +1095,8 @@ async fn run_updates(
                 let Some((line, id, body)) = queue.lock().await.next() else {
                     break;
                 };
+                let mut body = Map::clone(&body);
+                body.remove("id");
                 match remote::update_one(&job.client, &job.object, &id, body).await {
                     Ok(()) => done += 1,
                     Err(e) => match remote::refusal(&e) {

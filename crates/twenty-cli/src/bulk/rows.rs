@@ -8,6 +8,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use twenty_core::{FieldType, Object, names, values};
@@ -58,23 +59,65 @@ pub struct Row {
     /// Line of the file where the row starts, 1-based; in a CSV file the
     /// header is line 1, so this is also the spreadsheet row number.
     pub line: u64,
-    /// The row as read, for the reject file: cells keyed by column for
-    /// CSV (a plain array of them when the row has more or fewer cells
-    /// than the header), the object (or the raw text, when it is not
-    /// JSON) for JSON lines.
-    pub input: Value,
-    /// The request body, or why the row cannot be sent.
-    pub body: Result<Map<String, Value>, String>,
+    /// Byte offset where the row's text starts, from which
+    /// [`Table::input`] reads it again for the reject file; `None` for a
+    /// CSV row the csv crate could not read, of which nothing is kept.
+    /// Only the rejected rows are needed as read, so keeping every row's
+    /// cells would hold the file a second time over, and several times
+    /// its size as JSON values.
+    start: Option<usize>,
+    /// The request body, or why the row cannot be sent. Shared, so that
+    /// the requests that send it need not hold copies of every row.
+    pub body: Result<Arc<Map<String, Value>>, String>,
 }
 
 /// An import file as read: its columns and its rows.
 #[derive(Debug, Clone)]
-pub struct Table {
+pub struct Table<'t> {
     /// The CSV header, or every key the JSON lines use, in the order
     /// first met.
     pub columns: Vec<String>,
     /// Every data row.
     pub rows: Vec<Row>,
+    text: &'t str,
+    format: FileFormat,
+}
+
+impl Table<'_> {
+    /// A row as read, for the reject file: cells keyed by column for CSV
+    /// (a plain array of them when the row has more or fewer cells than
+    /// the header), the object (or the raw text, when it is not JSON) for
+    /// JSON lines; null for a CSV row that could not be read.
+    pub fn input(&self, row: &Row) -> Value {
+        let Some(rest) = row.start.and_then(|start| self.text.get(start..)) else {
+            return Value::Null;
+        };
+        match self.format {
+            FileFormat::Csv => {
+                // A record read from where it starts reads as it did in the
+                // whole file: the csv crate keeps no state between records.
+                let mut reader = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .from_reader(rest.as_bytes());
+                let mut record = csv::StringRecord::new();
+                if !matches!(reader.read_record(&mut record), Ok(true)) {
+                    return Value::Null;
+                }
+                let cells = record.iter().map(|c| Value::String(c.to_owned()));
+                if record.len() != self.columns.len() {
+                    // The cells cannot be matched to columns, so they are
+                    // given as they stand, to be fixed and imported again.
+                    return Value::Array(cells.collect());
+                }
+                Value::Object(self.columns.iter().cloned().zip(cells).collect())
+            }
+            FileFormat::Jsonl => {
+                let raw = rest.lines().next().unwrap_or_default();
+                serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned()))
+            }
+        }
+    }
 }
 
 /// A problem with the file as a whole, which stops the import before
@@ -102,14 +145,18 @@ enum Target {
 }
 
 /// Reads every row of `text` in `format`.
-pub fn read(object: &Object, format: FileFormat, text: &str) -> Result<Table, FileError> {
+pub fn read<'t>(
+    object: &Object,
+    format: FileFormat,
+    text: &'t str,
+) -> Result<Table<'t>, FileError> {
     match format {
         FileFormat::Csv => read_csv(object, text),
         FileFormat::Jsonl => Ok(read_jsonl(object, text)),
     }
 }
 
-fn read_csv(object: &Object, text: &str) -> Result<Table, FileError> {
+fn read_csv<'t>(object: &Object, text: &'t str) -> Result<Table<'t>, FileError> {
     // Flexible, so that a row with too few or too many cells still comes
     // back whole: the crate's own check keeps nothing of the row but a
     // message comparing it with "the previous record".
@@ -156,20 +203,19 @@ fn read_csv(object: &Object, text: &str) -> Result<Table, FileError> {
                 let line = e.position().map_or(0, |p| lines.line_at(p.byte()));
                 rows.push(Row {
                     line,
-                    input: Value::Null,
+                    start: None,
                     body: Err(format!("unreadable csv row: {e}")),
                 });
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
+        let start = record.position().map(|p| p.byte());
+        let line = start.map_or(0, |byte| lines.line_at(byte));
+        let start = start.and_then(|byte| usize::try_from(byte).ok());
         if record.len() != headers.len() {
-            // The cells cannot be matched to columns, so they are kept as
-            // they stand, in order, to be fixed and imported again.
-            let cells = record.iter().map(|c| Value::String(c.to_owned())).collect();
             rows.push(Row {
                 line,
-                input: Value::Array(cells),
+                start,
                 body: Err(format!(
                     "the row has {} {}, the header has {}",
                     record.len(),
@@ -179,19 +225,16 @@ fn read_csv(object: &Object, text: &str) -> Result<Table, FileError> {
             });
             continue;
         }
-        let mut input = Map::new();
-        for (column, cell) in headers.iter().zip(record.iter()) {
-            input.insert(column.to_owned(), Value::String(cell.to_owned()));
-        }
-        let body = csv_body(object, &targets, &headers, &record);
-        rows.push(Row {
-            line,
-            input: Value::Object(input),
-            body,
-        });
+        let body = csv_body(object, &targets, &headers, &record).map(Arc::new);
+        rows.push(Row { line, start, body });
     }
     let columns = headers.iter().map(str::to_owned).collect();
-    Ok(Table { columns, rows })
+    Ok(Table {
+        columns,
+        rows,
+        text,
+        format: FileFormat::Csv,
+    })
 }
 
 /// Line numbers from byte offsets. The csv crate's own line count is one
@@ -356,34 +399,43 @@ fn csv_body(
     check(object, body)
 }
 
-fn read_jsonl(object: &Object, text: &str) -> Table {
+fn read_jsonl<'t>(object: &Object, text: &'t str) -> Table<'t> {
     let mut rows = Vec::new();
     let mut columns: Vec<String> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
-    for (index, raw) in text.lines().enumerate() {
-        let line = index as u64 + 1;
+    let mut next = 0;
+    // The lines of `text.lines()`, with the offset of each.
+    for (index, piece) in text.split_inclusive('\n').enumerate() {
+        let start = next;
+        next += piece.len();
+        let raw = piece.lines().next().unwrap_or_default();
         if raw.trim().is_empty() {
             continue;
         }
-        let (input, body) = match serde_json::from_str::<Value>(raw) {
+        let body = match serde_json::from_str::<Value>(raw) {
             Ok(Value::Object(map)) => {
                 for key in map.keys() {
                     if seen.insert(key.clone()) {
                         columns.push(key.clone());
                     }
                 }
-                let body = json_body(object, &map);
-                (Value::Object(map), body)
+                json_body(object, &map).map(Arc::new)
             }
-            Ok(other) => (other, Err("expected a JSON object on this line".to_owned())),
-            Err(e) => (
-                Value::String(raw.to_owned()),
-                Err(format!("invalid JSON: {e}")),
-            ),
+            Ok(_) => Err("expected a JSON object on this line".to_owned()),
+            Err(e) => Err(format!("invalid JSON: {e}")),
         };
-        rows.push(Row { line, input, body });
+        rows.push(Row {
+            line: index as u64 + 1,
+            start: Some(start),
+            body,
+        });
     }
-    Table { columns, rows }
+    Table {
+        columns,
+        rows,
+        text,
+        format: FileFormat::Jsonl,
+    }
 }
 
 fn json_body(object: &Object, input: &Map<String, Value>) -> Result<Map<String, Value>, String> {
@@ -598,4 +650,69 @@ pub fn covers(object: &Object, columns: &[String], path: &str) -> bool {
         }
         _ => false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn people() -> Object {
+        let catalog = twenty_core::builtin::standard();
+        catalog.object("people").expect("people").clone()
+    }
+
+    #[test]
+    fn csv_rows_read_again_as_the_whole_file_reads_them() {
+        let text = "city,jobTitle\r\n\
+                    Paris,Engineer\r\n\
+                    \r\n\
+                    \"Lyon, \"\"old\"\" town\",\"two\r\nlines\"\r\n\
+                    Nice\r\n\
+                    Lille,Chef,extra\n\
+                    \n\
+                    ,\n\
+                    Metz,Pilot";
+        let table = read(&people(), FileFormat::Csv, text).expect("table");
+
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(table.rows.len(), records.len());
+        for (row, record) in table.rows.iter().zip(&records) {
+            let cells: Vec<&str> = record.iter().collect();
+            let expected = if cells.len() == 2 {
+                json!({"city": cells[0], "jobTitle": cells[1]})
+            } else {
+                json!(cells)
+            };
+            assert_eq!(table.input(row), expected, "row on line {}", row.line);
+        }
+    }
+
+    #[test]
+    fn json_lines_read_again_as_they_stand() {
+        let text = "{\"city\": \"Paris\"}\r\n\
+                    \n\
+                    [1, 2]\n\
+                    {\"city\": \n\
+                    {\"jobTitle\": \"Chef\"}";
+        let table = read(&people(), FileFormat::Jsonl, text).expect("table");
+        let inputs: Vec<(u64, Value)> = table
+            .rows
+            .iter()
+            .map(|r| (r.line, table.input(r)))
+            .collect();
+        assert_eq!(
+            inputs,
+            [
+                (1, json!({"city": "Paris"})),
+                (3, json!([1, 2])),
+                (4, json!("{\"city\": ")),
+                (5, json!({"jobTitle": "Chef"})),
+            ]
+        );
+    }
 }
