@@ -288,7 +288,7 @@ pub fn prepare(
         ));
     }
 
-    let body = build_body(object, op, command, inputs, limits)?;
+    let body = build_body(object, op, command, inputs, limits, id.as_deref())?;
     let update = matches!(
         op.kind,
         OperationKind::UpdateOne | OperationKind::UpdateMany
@@ -592,6 +592,7 @@ fn build_body(
     command: &str,
     inputs: &Inputs,
     limits: &Limits,
+    id: Option<&str>,
 ) -> Result<Option<Value>, UsageError> {
     let Some(shape) = &op.body else {
         if inputs.fields.is_empty() && inputs.data.is_none() {
@@ -605,6 +606,7 @@ fn build_body(
     let Some(object) = object else {
         return Ok(Some(loose_body(inputs)));
     };
+    let inputs = &without_server_set(inputs, id)?;
 
     match shape {
         Body::Record => {
@@ -696,6 +698,76 @@ fn build_body(
         // Built above, before an object is needed.
         Body::Schema { .. } => Ok(Some(loose_body(inputs))),
     }
+}
+
+/// Keys of a record that the server sets itself.
+const SERVER_SET: [&str; 3] = ["createdAt", "updatedAt", "deletedAt"];
+
+/// `inputs` without the keys the server sets itself (`createdAt`,
+/// `updatedAt`, `deletedAt`, and an `id` equal to `target`, the record the
+/// path names) where a whole record is given: `--data` and `--each`
+/// lines. Those usually are a record the server returned, edited, and
+/// fetch, edit and send back is the most common script; so they are
+/// dropped, as `import --update-by id` drops them from an exported file.
+/// Typed inputs (`--set updatedAt=...`) are left for the core to refuse:
+/// a person asked for them. An `id` in `--data` that names another record
+/// than `target` is refused, since it cannot be what was meant.
+fn without_server_set(inputs: &Inputs, target: Option<&str>) -> Result<Inputs, UsageError> {
+    let mut dropped: Vec<String> = Vec::new();
+    let mut strip = |map: &mut Map<String, Value>, target: Option<&str>, at: &str| {
+        for key in SERVER_SET {
+            if map.remove(key).is_some() {
+                dropped.push(format!("{at}{key}"));
+            }
+        }
+        let (Some(target), Some(id)) = (target, map.get("id")) else {
+            return Ok(());
+        };
+        let same = id
+            .as_str()
+            .and_then(|id| uuid::Uuid::parse_str(id.trim()).ok())
+            .is_some_and(|id| id.hyphenated().to_string() == target);
+        if !same {
+            return Err(UsageError::new(
+                format!(
+                    "--data has `id` {}, but the record this call changes is {target}",
+                    scalar_text(id)
+                ),
+                Some("drop `id` from --data, or pass the id of the record --data is for".into()),
+            ));
+        }
+        map.remove("id");
+        dropped.push(format!("{at}id"));
+        Ok(())
+    };
+
+    let mut out = inputs.clone();
+    match &mut out.data {
+        Some(Value::Object(map)) => strip(map, target, "")?,
+        Some(Value::Array(items)) => {
+            for (index, item) in items.iter_mut().enumerate() {
+                if let Value::Object(map) = item {
+                    strip(map, None, &format!("record {}'s ", index + 1))?;
+                }
+            }
+        }
+        _ => {}
+    }
+    // Only an `--each` line gives JSON values by key.
+    out.fields.retain(|(path, input)| {
+        let server_set = matches!(input, Input::Json(_)) && SERVER_SET.contains(&path.as_str());
+        if server_set {
+            dropped.push(path.clone());
+        }
+        !server_set
+    });
+    if !dropped.is_empty() {
+        tracing::debug!(
+            "dropped {} from the body: the server sets them itself",
+            dropped.join(", ")
+        );
+    }
+    Ok(out)
 }
 
 /// The refusal of field values for an operation that takes no body (a
