@@ -664,6 +664,27 @@ fn build_body(
             Ok(Some(Value::Array(out)))
         }
         Body::Duplicates => {
+            // Twenty takes either `ids` or `data`, and would answer nothing
+            // for neither: a silent empty result, or inputs quietly dropped.
+            let given_data = inputs.data.is_some() || !inputs.fields.is_empty();
+            let whole = inputs
+                .data
+                .as_ref()
+                .is_some_and(|d| d.get("ids").is_some() || d.get("data").is_some());
+            if (!inputs.ids.is_empty() && given_data) || (whole && !inputs.fields.is_empty()) {
+                return Err(UsageError::new(
+                    format!(
+                        "`twenty {command}` looks for records like given ids or like given \
+                         values, not both: --ids (or a --data with `ids` or `data`) cannot go \
+                         with field flags, --set or other --data"
+                    ),
+                    Some(
+                        "drop --ids to look for records like the values, or drop the field \
+                         inputs to look for records like the ids"
+                            .into(),
+                    ),
+                ));
+            }
             if !inputs.ids.is_empty() {
                 let mut ids = Vec::new();
                 for id in &inputs.ids {
@@ -692,6 +713,16 @@ fn build_body(
                 };
                 apply_fields(object, &mut map, &inputs.fields)?;
                 out.push(check(object, Value::Object(map))?);
+            }
+            if out.iter().all(|r| r.as_object().is_none_or(Map::is_empty)) {
+                let example = format!(
+                    "give values to compare (field flags, --set or --data), or the records to \
+                     compare with --ids, such as --ids {EXAMPLE_ID}"
+                );
+                return Err(UsageError::new(
+                    format!("nothing to look for: `twenty {command}` needs field values or --ids"),
+                    Some(example),
+                ));
             }
             Ok(Some(serde_json::json!({ "data": out })))
         }

@@ -68,6 +68,8 @@ pub struct Printer<'a> {
     /// `None` until [`Printer::page`] streams a JSON array; then whether
     /// an element has been written (and so the `[` too).
     array: Option<bool>,
+    /// Results are find duplicates answers, whose records are nested.
+    duplicates: bool,
 }
 
 /// The CSV writer once its header is written.
@@ -86,7 +88,17 @@ impl<'a> Printer<'a> {
             csv: None,
             rows: Vec::new(),
             array: None,
+            duplicates: false,
         }
+    }
+
+    /// Reads results as find duplicates answers: a list of one
+    /// `{personDuplicates: [...]}` per input. JSON keeps that shape, to
+    /// tell the inputs apart; a table or CSV shows the duplicate records
+    /// of every input, in input order, as rows of the object's records.
+    pub fn duplicates(mut self, yes: bool) -> Self {
+        self.duplicates = yes;
+        self
     }
 
     /// Whether results go through `--jq`.
@@ -119,14 +131,32 @@ impl<'a> Printer<'a> {
                 }
             }
             Format::Table => {
-                for record in elements(value) {
+                for record in self.rows_of(value) {
                     self.rows.push(key_cells(record));
                 }
                 self.flush_table(true)?;
             }
-            Format::Csv => self.record_rows(elements(value))?,
+            Format::Csv => self.record_rows(self.rows_of(value).into_iter())?,
         }
         Ok(())
+    }
+
+    /// The records a table or CSV shows of one result: the items of a
+    /// list, else the value itself; of a find duplicates answer, the
+    /// records in each input's `...Duplicates` list.
+    fn rows_of<'v>(&self, value: &'v Value) -> Vec<&'v Value> {
+        if !self.duplicates {
+            return elements(value).collect();
+        }
+        elements(value)
+            .filter_map(Value::as_object)
+            .flat_map(|answer| {
+                answer
+                    .iter()
+                    .filter(|(key, list)| key.ends_with("Duplicates") && list.is_array())
+                    .flat_map(|(_, list)| elements(list))
+            })
+            .collect()
     }
 
     /// Prints the result of one `--each` item: one JSON line in the JSON
@@ -142,11 +172,11 @@ impl<'a> Printer<'a> {
         match self.format {
             Format::Json | Format::Jsonl => self.line(value)?,
             Format::Table => {
-                for record in elements(value) {
+                for record in self.rows_of(value) {
                     self.rows.push(key_cells(record));
                 }
             }
-            Format::Csv => self.record_rows(elements(value))?,
+            Format::Csv => self.record_rows(self.rows_of(value).into_iter())?,
         }
         Ok(())
     }

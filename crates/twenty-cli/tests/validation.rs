@@ -822,3 +822,52 @@ fn words_in_any_case_are_taken_wherever_values_are_named() {
         run.stdout
     );
 }
+
+/// Twenty takes either ids or values: neither would answer an empty list,
+/// and both would drop one of them.
+#[test]
+fn find_duplicates_needs_ids_or_values_not_both() {
+    refused(
+        None,
+        &["people", "find-duplicates"],
+        &[
+            "error: nothing to look for: `twenty people find-duplicates` needs field values or --ids",
+            "hint: give values to compare (field flags, --set or --data), or the records",
+        ],
+    );
+    refused(
+        None,
+        &["people", "find-duplicates", "--data", "{}"],
+        &["nothing to look for"],
+    );
+    for inputs in [
+        ["--name.first-name", "Y"],
+        ["--set", "city=Paris"],
+        ["--data", "{\"city\": \"Paris\"}"],
+    ] {
+        let mut args = vec!["people", "find-duplicates", "--ids", RUN_ID];
+        args.extend(inputs);
+        refused(
+            None,
+            &args,
+            &[
+                "error: `twenty people find-duplicates` looks for records like given ids or \
+                 like given values, not both",
+                "hint: drop --ids to look for records like the values",
+            ],
+        );
+    }
+    let whole = format!("{{\"ids\": [\"{RUN_ID}\"]}}");
+    refused(
+        None,
+        &[
+            "people",
+            "find-duplicates",
+            "--data",
+            &whole,
+            "--city",
+            "Paris",
+        ],
+        &["not both"],
+    );
+}

@@ -694,3 +694,73 @@ fn a_composite_flag_merges_with_the_data_sub_field_by_sub_field() {
         Some(json!({"name": "n", "createdBy": {"source": "API", "name": "me"}}))
     );
 }
+
+/// Twenty answers find duplicates with one `{personDuplicates: [...]}`
+/// per input: a table or CSV shows those records, JSON keeps the shape.
+#[test]
+fn find_duplicates_tables_show_the_duplicate_records() {
+    let home = Home::new();
+    let create = |last: &str| {
+        let run = home.run(&[
+            "--sandbox",
+            "people",
+            "create",
+            "--name.first-name",
+            "Zed",
+            "--name.last-name",
+            last,
+            "--jq",
+            ".id",
+        ]);
+        run.assert_ok().stdout.trim().to_string()
+    };
+    let (a, b) = (create("Twin"), create("Twin"));
+
+    let run = home.run(&["--sandbox", "people", "find-duplicates", "--ids", &a]);
+    assert_eq!(
+        run.assert_ok().json()[0]["personDuplicates"][0]["id"],
+        json!(b)
+    );
+
+    let run = home.run(&[
+        "--sandbox",
+        "people",
+        "find-duplicates",
+        "--ids",
+        &a,
+        "--format",
+        "table",
+    ]);
+    let table = &run.assert_ok().stdout;
+    let header = table.lines().nth(1).expect("a header line");
+    assert!(header.contains("id") && header.contains("name"), "{table}");
+    assert!(table.contains(&b) && table.contains("Zed Twin"), "{table}");
+    assert!(!table.contains(&a), "{table}");
+
+    let run = home.run(&[
+        "--sandbox",
+        "people",
+        "find-duplicates",
+        "--ids",
+        &a,
+        "--ids",
+        &b,
+        "--format",
+        "csv",
+    ]);
+    let csv = run.assert_ok().stdout.clone();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].starts_with("name.firstName,name.lastName,"),
+        "{csv}"
+    );
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(
+        lines[1].starts_with("Zed,Twin,") && lines[1].contains(&b),
+        "{csv}"
+    );
+    assert!(
+        lines[2].starts_with("Zed,Twin,") && lines[2].contains(&a),
+        "{csv}"
+    );
+}
