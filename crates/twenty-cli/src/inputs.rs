@@ -635,16 +635,17 @@ fn build_body(
                     ));
                 }
             };
+            if records.is_empty() {
+                return Err(UsageError::new(
+                    "nothing to create: --data is an empty array",
+                    Some("give at least one record, such as --data '[{\"name\": \"x\"}]'".into()),
+                ));
+            }
+            let listed = matches!(inputs.data, Some(Value::Array(_)));
             let mut out = Vec::with_capacity(records.len());
             for (index, record) in records.into_iter().enumerate() {
-                let Value::Object(mut map) = record else {
-                    return Err(UsageError::new(
-                        format!("--data item {index} is not a JSON object"),
-                        None,
-                    ));
-                };
-                apply_fields(object, &mut map, &inputs.fields)?;
-                out.push(check(object, Value::Object(map))?);
+                let record = record_of_data(object, record, &inputs.fields);
+                out.push(record.map_err(|e| in_element(e, listed, index))?);
             }
             if out.len() > limits.batch_max {
                 let max = limits.batch_max;
@@ -706,13 +707,11 @@ fn build_body(
                     ));
                 }
             };
+            let listed = matches!(inputs.data, Some(Value::Array(_)));
             let mut out = Vec::new();
-            for record in records {
-                let Value::Object(mut map) = record else {
-                    return Err(UsageError::new("--data items must be JSON objects", None));
-                };
-                apply_fields(object, &mut map, &inputs.fields)?;
-                out.push(check(object, Value::Object(map))?);
+            for (index, record) in records.into_iter().enumerate() {
+                let record = record_of_data(object, record, &inputs.fields);
+                out.push(record.map_err(|e| in_element(e, listed, index))?);
             }
             if out.iter().all(|r| r.as_object().is_none_or(Map::is_empty)) {
                 let example = format!(
@@ -728,6 +727,44 @@ fn build_body(
         }
         // Built above, before an object is needed.
         Body::Schema { .. } => Ok(Some(loose_body(inputs))),
+    }
+}
+
+/// One record of a `--data` array with the field inputs laid over it,
+/// checked.
+fn record_of_data(
+    object: &Object,
+    record: Value,
+    fields: &[(String, Input)],
+) -> Result<Value, UsageError> {
+    let Value::Object(mut map) = record else {
+        return Err(UsageError::new(
+            format!("it is {}, not a JSON object of fields", json_kind(&record)),
+            None,
+        ));
+    };
+    apply_fields(object, &mut map, fields)?;
+    check(object, Value::Object(map))
+}
+
+/// A refusal of one element of a `--data` array, named 1-based as a
+/// person counts (`record 2 of --data: ...`); a record that was no array
+/// element needs no name.
+fn in_element(mut error: UsageError, listed: bool, index: usize) -> UsageError {
+    if listed {
+        error.message = format!("record {} of --data: {}", index + 1, error.message);
+    }
+    error
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 

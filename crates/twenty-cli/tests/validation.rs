@@ -871,3 +871,48 @@ fn find_duplicates_needs_ids_or_values_not_both() {
         &["not both"],
     );
 }
+
+/// A refused element of a `--data` array is named, 1-based; an empty array
+/// has nothing to create.
+#[test]
+fn create_many_names_the_bad_record_and_refuses_none() {
+    refused(
+        None,
+        &[
+            "people",
+            "create-many",
+            "--data",
+            r#"[{"name":{"firstName":"A"}},{"bogus":1}]"#,
+        ],
+        &["error: record 2 of --data: field 'bogus' does not exist in 'person' object\n"],
+    );
+    refused(
+        None,
+        &["people", "create-many", "--data", r#"[{"city":"Paris"},3]"#],
+        &["error: record 2 of --data: it is a number, not a JSON object of fields\n"],
+    );
+    refused(
+        None,
+        &["people", "create-many", "--data", "[]"],
+        &[
+            "error: nothing to create: --data is an empty array\n",
+            "hint: give at least one record",
+        ],
+    );
+    // A single record, from flags or an object, has no number to give.
+    refused(
+        None,
+        &["people", "create-many", "--data", r#"{"bogus":1}"#],
+        &["error: field 'bogus' does not exist"],
+    );
+    refused(
+        None,
+        &[
+            "people",
+            "find-duplicates",
+            "--data",
+            r#"[{"city":"x"},{"city":3}]"#,
+        ],
+        &["error: record 2 of --data: wrong type for city"],
+    );
+}
