@@ -916,3 +916,51 @@ fn create_many_names_the_bad_record_and_refuses_none() {
         &["error: record 2 of --data: wrong type for city"],
     );
 }
+
+/// A verb newer servers offer, on a schema without it: the schema is what
+/// to change, not the verb.
+#[test]
+fn verbs_the_loaded_schema_lacks_name_the_schema() {
+    for verb in [
+        "update-many",
+        "delete-many",
+        "restore",
+        "restore-many",
+        "merge",
+        "group-by",
+    ] {
+        let stderr = refused(
+            None,
+            &["people", verb],
+            &[
+                &format!(
+                    "error: `twenty people {verb}` is not offered by the loaded schema (cached \
+                     by `twenty schema fetch`, else the built-in Twenty v1.0.3 one), whose \
+                     people verbs are list, create, create-many, get, update, delete, \
+                     find-duplicates\n"
+                ),
+                &format!(
+                    "hint: newer Twenty servers offer {verb}: load a schema that has it, with \
+                     `twenty schema fetch` against such a server, or `--schema FILE`"
+                ),
+            ],
+        );
+        assert!(!stderr.contains("unrecognized"), "{stderr}");
+    }
+    let v1 = support::spec("twenty-v1.0.3-openapi.json");
+    let v1 = v1.to_str().expect("utf-8");
+    refused(
+        Some(v1),
+        &["person", "restore", "--help"],
+        &[&format!("is not offered by the schema of --schema `{v1}`")],
+    );
+    // The 2026 document has them; a typo is still clap's to point out.
+    let doc = spec_2026();
+    let doc = doc.to_str().expect("utf-8");
+    let home = Home::new();
+    home.run(&["--schema", doc, "people", "restore", "--help"])
+        .assert_ok();
+    let run = home.run(&["people", "updat"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("'update'"), "{}", run.stderr);
+}
