@@ -70,6 +70,8 @@ pub struct Printer<'a> {
     array: Option<bool>,
     /// Results are find duplicates answers, whose records are nested.
     duplicates: bool,
+    /// [`Printer::page`] has run: the results are a list's records.
+    paged: bool,
 }
 
 /// The CSV writer once its header is written.
@@ -89,6 +91,7 @@ impl<'a> Printer<'a> {
             rows: Vec::new(),
             array: None,
             duplicates: false,
+            paged: false,
         }
     }
 
@@ -136,7 +139,10 @@ impl<'a> Printer<'a> {
                 }
                 self.flush_table(true)?;
             }
-            Format::Csv => self.record_rows(self.rows_of(value).into_iter())?,
+            Format::Csv => {
+                self.record_rows(self.rows_of(value).into_iter())?;
+                self.header_of_none()?;
+            }
         }
         Ok(())
     }
@@ -186,6 +192,7 @@ impl<'a> Printer<'a> {
     /// or a table per page. With `--jq` the filter runs on each record, so
     /// that no more than a page is ever held.
     pub fn page(&mut self, records: &[Value]) -> Result<()> {
+        self.paged = true;
         if self.jq.is_some() {
             for record in records {
                 for output in self.run_jq(record)?.unwrap_or_default() {
@@ -243,9 +250,37 @@ impl<'a> Printer<'a> {
             None => {}
         }
         self.flush_table(false)?;
+        if self.paged {
+            self.header_of_none()?;
+        }
         if let Some(csv) = self.csv.as_mut() {
             csv.writer.flush()?;
         }
+        Ok(())
+    }
+
+    /// Writes the CSV header of a result with no records: the object's
+    /// columns, the ones its records would have had and that `export`
+    /// writes, so a reader gets the columns and no rows rather than
+    /// nothing, as a table prints its header. A `--jq` result's columns
+    /// are the keys of its objects, so with no object out of the filter
+    /// there is no header to know, and nothing is printed; nor for a
+    /// result of an unknown object.
+    fn header_of_none(&mut self) -> Result<()> {
+        let (Format::Csv, None, None, Some(object)) =
+            (self.format, &self.csv, &self.jq, self.object)
+        else {
+            return Ok(());
+        };
+        self.start_csv(values::columns(object))?;
+        self.flush_csv()
+    }
+
+    /// Starts the CSV output with its header.
+    fn start_csv(&mut self, header: Vec<String>) -> Result<()> {
+        let mut writer = csv::Writer::from_writer(io::stdout());
+        writer.write_record(&header)?;
+        self.csv = Some(Csv { writer, header });
         Ok(())
     }
 
@@ -308,9 +343,7 @@ impl<'a> Printer<'a> {
     fn csv_row(&mut self, cells: Row, header: Option<Vec<String>>) -> Result<()> {
         if self.csv.is_none() {
             let header = header.unwrap_or_else(|| cells.iter().map(|(k, _)| k.clone()).collect());
-            let mut writer = csv::Writer::from_writer(io::stdout());
-            writer.write_record(&header)?;
-            self.csv = Some(Csv { writer, header });
+            self.start_csv(header)?;
         }
         let Some(csv) = self.csv.as_mut() else {
             return Ok(());

@@ -434,3 +434,50 @@ fn a_full_stderr_changes_no_exit_code() {
     assert_eq!(code, Some(1));
     assert_eq!(stdout.trim(), id);
 }
+
+/// A CSV of no records is its header, the columns `export` writes, as a
+/// table of none is its header. A `--jq` result takes its columns from its
+/// objects, so with none out of the filter there is no header to print.
+#[test]
+fn an_empty_csv_list_prints_the_export_header() {
+    let home = Home::new();
+    let none = "city[eq]:Nowhere";
+    let exported = home.run(&[
+        "--sandbox",
+        "export",
+        "people",
+        "--filter",
+        none,
+        "--format",
+        "csv",
+    ]);
+    let header = exported.assert_ok().stdout.clone();
+    assert!(
+        header.starts_with("name.firstName,name.lastName,"),
+        "{header}"
+    );
+    assert!(
+        header.contains(",city,") && header.contains(",emails.primaryEmail,"),
+        "{header}"
+    );
+    assert_eq!(header.lines().count(), 1, "{header}");
+
+    let list = [
+        "--sandbox",
+        "people",
+        "list",
+        "--filter",
+        none,
+        "--format",
+        "csv",
+    ];
+    let run = home.run(&list);
+    assert_eq!(run.assert_ok().stdout, header);
+    let mut all = list.to_vec();
+    all.push("--all");
+    assert_eq!(home.run(&all).assert_ok().stdout, header);
+
+    let mut jq = list.to_vec();
+    jq.extend(["--jq", ".[] | {id, city}"]);
+    assert_eq!(home.run(&jq).assert_ok().stdout, "");
+}
