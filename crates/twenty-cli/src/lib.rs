@@ -302,6 +302,7 @@ fn run_bulk(
     let export = if name == "export" {
         let mut args = bulk::ExportArgs::from_arg_matches(m)?;
         args.format_hint = globals.format_name.clone();
+        export_output(globals, commands::resource_name(object).as_str())?;
         Some(args)
     } else {
         None
@@ -320,6 +321,33 @@ fn run_bulk(
         }
         result
     })
+}
+
+/// Refuses the output options of the other commands on `export`, which
+/// writes whole records in a format import reads back: ignored, they
+/// would quietly write something else than asked. Export's own format
+/// options are checked with the output file, in the bulk module.
+fn export_output(globals: &globals::Globals, resource: &str) -> Result<(), UsageError> {
+    let fix = format!(
+        "export writes whole records as csv or jsonl (--as or --format); pick fields \
+         afterwards, such as with `twenty export {resource} | jq -c '{{id}}'`"
+    );
+    if globals.jq.is_some() {
+        return Err(UsageError::new(
+            "--jq does not apply to `twenty export`: it writes every field of every record",
+            Some(format!(
+                "{fix}, or use `list --all --jq EXPR`, which runs the filter on each record"
+            )),
+        ));
+    }
+    if globals.raw {
+        return Err(UsageError::new(
+            "--raw does not apply to `twenty export`: it writes records, not the server's \
+             answers",
+            Some(fix),
+        ));
+    }
+    Ok(())
 }
 
 /// The object a resource name means, or a usage error suggesting one.
