@@ -764,3 +764,35 @@ fn find_duplicates_tables_show_the_duplicate_records() {
         "{csv}"
     );
 }
+
+/// One rule clears a field: `null` in `--set` or a field flag, an empty
+/// flag value or `null` in --data all send `null` for a field that is not
+/// text; for text the empty string is the empty string and `null` the word.
+#[test]
+fn null_or_empty_clears_a_field_that_is_not_text() {
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    let update = |inputs: &[&str]| {
+        let mut args = vec!["workflow-runs", "update", RUN_ID];
+        args.extend(inputs);
+        home.run_at(&server.url, &args).assert_ok();
+    };
+    update(&["--set", "workflowVersionId=null", "--set", "endedAt=null"]);
+    update(&["--workflow-version-id", "", "--ended-at", "null"]);
+    update(&["--data", r#"{"workflowVersionId": null, "endedAt": null}"#]);
+    update(&["--set", "status= null "]);
+    update(&["--name", "", "--set", "output=null"]);
+    update(&["--set", "name=null"]);
+    let bodies: Vec<Value> = server
+        .requests()
+        .into_iter()
+        .map(|r| r.body.expect("a body"))
+        .collect();
+    let cleared = json!({"workflowVersionId": null, "endedAt": null});
+    assert_eq!(bodies[0], cleared);
+    assert_eq!(bodies[1], cleared);
+    assert_eq!(bodies[2], cleared);
+    assert_eq!(bodies[3], json!({"status": null}));
+    assert_eq!(bodies[4], json!({"name": "", "output": null}));
+    assert_eq!(bodies[5], json!({"name": "null"}));
+}
