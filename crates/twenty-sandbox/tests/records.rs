@@ -42,7 +42,7 @@ async fn create_get_update_delete_envelopes() {
     assert_eq!(person["linkedinLink"]["secondaryLinks"], Value::Null);
     assert_eq!(
         person["createdBy"],
-        json!({"source": "API", "workspaceMemberId": null, "name": "Sandbox API key"})
+        json!({"source": "API", "workspaceMemberId": null, "name": "Sandbox API key", "context": {}})
     );
     let created_at = person["createdAt"].as_str().expect("a timestamp");
     assert!(
