@@ -288,7 +288,7 @@ pub fn prepare(
         ));
     }
 
-    let body = build_body(object, op, command, inputs, limits)?;
+    let body = build_body(object, op, command, inputs, limits, id.as_deref())?;
     let update = matches!(
         op.kind,
         OperationKind::UpdateOne | OperationKind::UpdateMany
@@ -592,6 +592,7 @@ fn build_body(
     command: &str,
     inputs: &Inputs,
     limits: &Limits,
+    id: Option<&str>,
 ) -> Result<Option<Value>, UsageError> {
     let Some(shape) = &op.body else {
         if inputs.fields.is_empty() && inputs.data.is_none() {
@@ -605,6 +606,7 @@ fn build_body(
     let Some(object) = object else {
         return Ok(Some(loose_body(inputs)));
     };
+    let inputs = &without_server_set(inputs, id)?;
 
     match shape {
         Body::Record => {
@@ -633,16 +635,17 @@ fn build_body(
                     ));
                 }
             };
+            if records.is_empty() {
+                return Err(UsageError::new(
+                    "nothing to create: --data is an empty array",
+                    Some("give at least one record, such as --data '[{\"name\": \"x\"}]'".into()),
+                ));
+            }
+            let listed = matches!(inputs.data, Some(Value::Array(_)));
             let mut out = Vec::with_capacity(records.len());
             for (index, record) in records.into_iter().enumerate() {
-                let Value::Object(mut map) = record else {
-                    return Err(UsageError::new(
-                        format!("--data item {index} is not a JSON object"),
-                        None,
-                    ));
-                };
-                apply_fields(object, &mut map, &inputs.fields)?;
-                out.push(check(object, Value::Object(map))?);
+                let record = record_of_data(object, record, &inputs.fields);
+                out.push(record.map_err(|e| in_element(e, listed, index))?);
             }
             if out.len() > limits.batch_max {
                 let max = limits.batch_max;
@@ -662,6 +665,27 @@ fn build_body(
             Ok(Some(Value::Array(out)))
         }
         Body::Duplicates => {
+            // Twenty takes either `ids` or `data`, and would answer nothing
+            // for neither: a silent empty result, or inputs quietly dropped.
+            let given_data = inputs.data.is_some() || !inputs.fields.is_empty();
+            let whole = inputs
+                .data
+                .as_ref()
+                .is_some_and(|d| d.get("ids").is_some() || d.get("data").is_some());
+            if (!inputs.ids.is_empty() && given_data) || (whole && !inputs.fields.is_empty()) {
+                return Err(UsageError::new(
+                    format!(
+                        "`twenty {command}` looks for records like given ids or like given \
+                         values, not both: --ids (or a --data with `ids` or `data`) cannot go \
+                         with field flags, --set or other --data"
+                    ),
+                    Some(
+                        "drop --ids to look for records like the values, or drop the field \
+                         inputs to look for records like the ids"
+                            .into(),
+                    ),
+                ));
+            }
             if !inputs.ids.is_empty() {
                 let mut ids = Vec::new();
                 for id in &inputs.ids {
@@ -683,19 +707,135 @@ fn build_body(
                     ));
                 }
             };
+            let listed = matches!(inputs.data, Some(Value::Array(_)));
             let mut out = Vec::new();
-            for record in records {
-                let Value::Object(mut map) = record else {
-                    return Err(UsageError::new("--data items must be JSON objects", None));
-                };
-                apply_fields(object, &mut map, &inputs.fields)?;
-                out.push(check(object, Value::Object(map))?);
+            for (index, record) in records.into_iter().enumerate() {
+                let record = record_of_data(object, record, &inputs.fields);
+                out.push(record.map_err(|e| in_element(e, listed, index))?);
+            }
+            if out.iter().all(|r| r.as_object().is_none_or(Map::is_empty)) {
+                let example = format!(
+                    "give values to compare (field flags, --set or --data), or the records to \
+                     compare with --ids, such as --ids {EXAMPLE_ID}"
+                );
+                return Err(UsageError::new(
+                    format!("nothing to look for: `twenty {command}` needs field values or --ids"),
+                    Some(example),
+                ));
             }
             Ok(Some(serde_json::json!({ "data": out })))
         }
         // Built above, before an object is needed.
         Body::Schema { .. } => Ok(Some(loose_body(inputs))),
     }
+}
+
+/// One record of a `--data` array with the field inputs laid over it,
+/// checked.
+fn record_of_data(
+    object: &Object,
+    record: Value,
+    fields: &[(String, Input)],
+) -> Result<Value, UsageError> {
+    let Value::Object(mut map) = record else {
+        return Err(UsageError::new(
+            format!("it is {}, not a JSON object of fields", json_kind(&record)),
+            None,
+        ));
+    };
+    apply_fields(object, &mut map, fields)?;
+    check(object, Value::Object(map))
+}
+
+/// A refusal of one element of a `--data` array, named 1-based as a
+/// person counts (`record 2 of --data: ...`); a record that was no array
+/// element needs no name.
+fn in_element(mut error: UsageError, listed: bool, index: usize) -> UsageError {
+    if listed {
+        error.message = format!("record {} of --data: {}", index + 1, error.message);
+    }
+    error
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Keys of a record that the server sets itself.
+const SERVER_SET: [&str; 3] = ["createdAt", "updatedAt", "deletedAt"];
+
+/// `inputs` without the keys the server sets itself (`createdAt`,
+/// `updatedAt`, `deletedAt`, and an `id` equal to `target`, the record the
+/// path names) where a whole record is given: `--data` and `--each`
+/// lines. Those usually are a record the server returned, edited, and
+/// fetch, edit and send back is the most common script; so they are
+/// dropped, as `import --update-by id` drops them from an exported file.
+/// Typed inputs (`--set updatedAt=...`) are left for the core to refuse:
+/// a person asked for them. An `id` in `--data` that names another record
+/// than `target` is refused, since it cannot be what was meant.
+fn without_server_set(inputs: &Inputs, target: Option<&str>) -> Result<Inputs, UsageError> {
+    let mut dropped: Vec<String> = Vec::new();
+    let mut strip = |map: &mut Map<String, Value>, target: Option<&str>, at: &str| {
+        for key in SERVER_SET {
+            if map.remove(key).is_some() {
+                dropped.push(format!("{at}{key}"));
+            }
+        }
+        let (Some(target), Some(id)) = (target, map.get("id")) else {
+            return Ok(());
+        };
+        let same = id
+            .as_str()
+            .and_then(|id| uuid::Uuid::parse_str(id.trim()).ok())
+            .is_some_and(|id| id.hyphenated().to_string() == target);
+        if !same {
+            return Err(UsageError::new(
+                format!(
+                    "--data has `id` {}, but the record this call changes is {target}",
+                    scalar_text(id)
+                ),
+                Some("drop `id` from --data, or pass the id of the record --data is for".into()),
+            ));
+        }
+        map.remove("id");
+        dropped.push(format!("{at}id"));
+        Ok(())
+    };
+
+    let mut out = inputs.clone();
+    match &mut out.data {
+        Some(Value::Object(map)) => strip(map, target, "")?,
+        Some(Value::Array(items)) => {
+            for (index, item) in items.iter_mut().enumerate() {
+                if let Value::Object(map) = item {
+                    strip(map, None, &format!("record {}'s ", index + 1))?;
+                }
+            }
+        }
+        _ => {}
+    }
+    // Only an `--each` line gives JSON values by key.
+    out.fields.retain(|(path, input)| {
+        let server_set = matches!(input, Input::Json(_)) && SERVER_SET.contains(&path.as_str());
+        if server_set {
+            dropped.push(path.clone());
+        }
+        !server_set
+    });
+    if !dropped.is_empty() {
+        tracing::debug!(
+            "dropped {} from the body: the server sets them itself",
+            dropped.join(", ")
+        );
+    }
+    Ok(out)
 }
 
 /// The refusal of field values for an operation that takes no body (a

@@ -318,6 +318,7 @@ fn run_bulk(
     let export = if name == "export" {
         let mut args = bulk::ExportArgs::from_arg_matches(m)?;
         args.format_hint = globals.format_name.clone();
+        export_output(globals, commands::resource_name(object).as_str())?;
         Some(args)
     } else {
         None
@@ -336,6 +337,33 @@ fn run_bulk(
         }
         result
     })
+}
+
+/// Refuses the output options of the other commands on `export`, which
+/// writes whole records in a format import reads back: ignored, they
+/// would quietly write something else than asked. Export's own format
+/// options are checked with the output file, in the bulk module.
+fn export_output(globals: &globals::Globals, resource: &str) -> Result<(), UsageError> {
+    let fix = format!(
+        "export writes whole records as csv or jsonl (--as or --format); pick fields \
+         afterwards, such as with `twenty export {resource} | jq -c '{{id}}'`"
+    );
+    if globals.jq.is_some() {
+        return Err(UsageError::new(
+            "--jq does not apply to `twenty export`: it writes every field of every record",
+            Some(format!(
+                "{fix}, or use `list --all --jq EXPR`, which runs the filter on each record"
+            )),
+        ));
+    }
+    if globals.raw {
+        return Err(UsageError::new(
+            "--raw does not apply to `twenty export`: it writes records, not the server's \
+             answers",
+            Some(fix),
+        ));
+    }
+    Ok(())
 }
 
 /// The object a resource name means, or a usage error suggesting one.
@@ -382,6 +410,10 @@ fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
     } else {
         None
     };
+
+    if let (Some(resource), Some(verb), Some(catalog)) = (first, second, catalog.as_ref()) {
+        missing_verb(catalog, resource, verb, pre.schema.as_deref())?;
+    }
 
     // A mistyped operation id is told apart by clap from the nearest ids
     // `call_command` gives it; with none near, clap could only say
@@ -472,6 +504,50 @@ fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
             verbs::run(&globals, &catalog, Some(object), op, &command, verb_matches)
         }
     }
+}
+
+/// Refuses a verb that newer Twenty servers offer (`update-many`,
+/// `restore`, ...) on a resource whose loaded schema lacks it. clap alone
+/// would call it unrecognized and suggest another verb, when the verb is
+/// right and the schema is what to change.
+fn missing_verb(
+    catalog: &Catalog,
+    resource: &str,
+    verb: &str,
+    schema: Option<&std::path::Path>,
+) -> Result<(), UsageError> {
+    let Some(object) = catalog.object(resource) else {
+        return Ok(());
+    };
+    let known = twenty_core::OperationKind::ALL
+        .iter()
+        .any(|kind| kind.verb() == Some(verb));
+    let offered: Vec<&str> = object
+        .operations
+        .iter()
+        .filter_map(|op| op.kind.verb())
+        .collect();
+    if !known || offered.contains(&verb) {
+        return Ok(());
+    }
+    let loaded = match schema {
+        Some(path) => format!("the schema of --schema `{}`", path.display()),
+        None => "the loaded schema (cached by `twenty schema fetch`, else the built-in \
+                 Twenty v1.0.3 one)"
+            .to_string(),
+    };
+    let name = commands::resource_name(object);
+    Err(UsageError::new(
+        format!(
+            "`twenty {name} {verb}` is not offered by {loaded}, whose {name} verbs are {}",
+            offered.join(", ")
+        ),
+        Some(format!(
+            "newer Twenty servers offer {verb}: load a schema that has it, with \
+             `twenty schema fetch` against such a server, or `--schema FILE` with its \
+             OpenAPI document"
+        )),
+    ))
 }
 
 /// `--sandbox` stands in for the server, URL and key of a command. Where

@@ -68,6 +68,10 @@ pub struct Printer<'a> {
     /// `None` until [`Printer::page`] streams a JSON array; then whether
     /// an element has been written (and so the `[` too).
     array: Option<bool>,
+    /// Results are find duplicates answers, whose records are nested.
+    duplicates: bool,
+    /// [`Printer::page`] has run: the results are a list's records.
+    paged: bool,
 }
 
 /// The CSV writer once its header is written.
@@ -86,7 +90,18 @@ impl<'a> Printer<'a> {
             csv: None,
             rows: Vec::new(),
             array: None,
+            duplicates: false,
+            paged: false,
         }
+    }
+
+    /// Reads results as find duplicates answers: a list of one
+    /// `{personDuplicates: [...]}` per input. JSON keeps that shape, to
+    /// tell the inputs apart; a table or CSV shows the duplicate records
+    /// of every input, in input order, as rows of the object's records.
+    pub fn duplicates(mut self, yes: bool) -> Self {
+        self.duplicates = yes;
+        self
     }
 
     /// Whether results go through `--jq`.
@@ -119,14 +134,35 @@ impl<'a> Printer<'a> {
                 }
             }
             Format::Table => {
-                for record in elements(value) {
+                for record in self.rows_of(value) {
                     self.rows.push(key_cells(record));
                 }
                 self.flush_table(true)?;
             }
-            Format::Csv => self.record_rows(elements(value))?,
+            Format::Csv => {
+                self.record_rows(self.rows_of(value).into_iter())?;
+                self.header_of_none()?;
+            }
         }
         Ok(())
+    }
+
+    /// The records a table or CSV shows of one result: the items of a
+    /// list, else the value itself; of a find duplicates answer, the
+    /// records in each input's `...Duplicates` list.
+    fn rows_of<'v>(&self, value: &'v Value) -> Vec<&'v Value> {
+        if !self.duplicates {
+            return elements(value).collect();
+        }
+        elements(value)
+            .filter_map(Value::as_object)
+            .flat_map(|answer| {
+                answer
+                    .iter()
+                    .filter(|(key, list)| key.ends_with("Duplicates") && list.is_array())
+                    .flat_map(|(_, list)| elements(list))
+            })
+            .collect()
     }
 
     /// Prints the result of one `--each` item: one JSON line in the JSON
@@ -142,11 +178,11 @@ impl<'a> Printer<'a> {
         match self.format {
             Format::Json | Format::Jsonl => self.line(value)?,
             Format::Table => {
-                for record in elements(value) {
+                for record in self.rows_of(value) {
                     self.rows.push(key_cells(record));
                 }
             }
-            Format::Csv => self.record_rows(elements(value))?,
+            Format::Csv => self.record_rows(self.rows_of(value).into_iter())?,
         }
         Ok(())
     }
@@ -156,6 +192,7 @@ impl<'a> Printer<'a> {
     /// or a table per page. With `--jq` the filter runs on each record, so
     /// that no more than a page is ever held.
     pub fn page(&mut self, records: &[Value]) -> Result<()> {
+        self.paged = true;
         if self.jq.is_some() {
             for record in records {
                 for output in self.run_jq(record)?.unwrap_or_default() {
@@ -213,9 +250,37 @@ impl<'a> Printer<'a> {
             None => {}
         }
         self.flush_table(false)?;
+        if self.paged {
+            self.header_of_none()?;
+        }
         if let Some(csv) = self.csv.as_mut() {
             csv.writer.flush()?;
         }
+        Ok(())
+    }
+
+    /// Writes the CSV header of a result with no records: the object's
+    /// columns, the ones its records would have had and that `export`
+    /// writes, so a reader gets the columns and no rows rather than
+    /// nothing, as a table prints its header. A `--jq` result's columns
+    /// are the keys of its objects, so with no object out of the filter
+    /// there is no header to know, and nothing is printed; nor for a
+    /// result of an unknown object.
+    fn header_of_none(&mut self) -> Result<()> {
+        let (Format::Csv, None, None, Some(object)) =
+            (self.format, &self.csv, &self.jq, self.object)
+        else {
+            return Ok(());
+        };
+        self.start_csv(values::columns(object))?;
+        self.flush_csv()
+    }
+
+    /// Starts the CSV output with its header.
+    fn start_csv(&mut self, header: Vec<String>) -> Result<()> {
+        let mut writer = csv::Writer::from_writer(io::stdout());
+        writer.write_record(&header)?;
+        self.csv = Some(Csv { writer, header });
         Ok(())
     }
 
@@ -278,9 +343,7 @@ impl<'a> Printer<'a> {
     fn csv_row(&mut self, cells: Row, header: Option<Vec<String>>) -> Result<()> {
         if self.csv.is_none() {
             let header = header.unwrap_or_else(|| cells.iter().map(|(k, _)| k.clone()).collect());
-            let mut writer = csv::Writer::from_writer(io::stdout());
-            writer.write_record(&header)?;
-            self.csv = Some(Csv { writer, header });
+            self.start_csv(header)?;
         }
         let Some(csv) = self.csv.as_mut() else {
             return Ok(());

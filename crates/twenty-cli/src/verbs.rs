@@ -86,7 +86,8 @@ pub fn run(
         )
         .into());
     }
-    let mut printer = Printer::new(globals.format, object, jq);
+    let mut printer = Printer::new(globals.format, object, jq)
+        .duplicates(op.kind == OperationKind::FindDuplicates);
 
     context::init_logging(globals);
     let runtime = context::runtime()?;

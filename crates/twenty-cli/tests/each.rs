@@ -885,3 +885,128 @@ fn a_lines_composite_merges_with_the_flags_sub_fields() {
     let emails = &server.requests()[0].body.clone().expect("a body")["emails"];
     assert_eq!(emails, &json!({"primaryEmail": "team@example.com"}));
 }
+
+/// Fetch, edit, send back: a record the sandbox returns, with every key it
+/// set itself, updates as it is, for the objects scripts edit most.
+#[test]
+fn records_the_server_returns_can_be_sent_back() {
+    let home = Home::new();
+    for (resource, field, value) in [
+        ("people", "city", json!("Full")),
+        ("companies", "employees", json!(77)),
+        ("opportunities", "stage", json!("CUSTOMER")),
+        ("workflow-runs", "status", json!("COMPLETED")),
+    ] {
+        let listed = home.run(&["--sandbox", resource, "list", "--limit", "1"]);
+        listed.assert_ok();
+        let mut record = listed.json()[0].clone();
+        for key in ["id", "createdAt", "updatedAt", "deletedAt", "createdBy"] {
+            assert!(record.get(key).is_some(), "{resource} has no {key}");
+        }
+        let id = record["id"].as_str().expect("an id").to_string();
+        record[field] = value.clone();
+
+        // A whole line, as `list --jq '.[] | ...' --format jsonl` writes it.
+        let line = format!("{record}\n");
+        let run = home.run_with_stdin(
+            &[
+                "--sandbox",
+                resource,
+                "update",
+                "--each",
+                "-",
+                "--format",
+                "jsonl",
+            ],
+            &line,
+        );
+        run.assert_ok();
+        let got = home.run(&["--sandbox", resource, "get", &id]);
+        assert_eq!(got.assert_ok().json()[field], value, "{resource}");
+
+        // And a whole `get` result as --data, its id the target.
+        let mut fetched = got.json();
+        fetched["position"] = json!(9);
+        let data = fetched.to_string();
+        let run = home.run(&["--sandbox", resource, "update", &id, "--data", &data]);
+        assert_eq!(run.assert_ok().json()["position"], json!(9), "{resource}");
+        assert_eq!(run.json()[field], value, "{resource}");
+    }
+}
+
+/// What is dropped from a whole record never reaches the wire; what a
+/// person typed is still refused, and an `id` of another record too.
+#[test]
+fn only_whole_records_lose_the_keys_the_server_sets() {
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    let record = json!({
+        "id": IDS[0], "name": "x", "createdAt": "2024-01-01T00:00:00.000Z",
+        "updatedAt": "2024-01-02T00:00:00.000Z", "deletedAt": null
+    });
+    let run = home.run_at(
+        &server.url,
+        &[
+            "workflow-runs",
+            "update",
+            IDS[0],
+            "--data",
+            &record.to_string(),
+        ],
+    );
+    run.assert_ok();
+    let run = home.run_with_stdin(
+        &[
+            "--api-url",
+            &server.url,
+            "--api-key-file",
+            home.key_file().to_str().expect("utf-8"),
+            "workflow-runs",
+            "update",
+            "--each",
+            "-",
+        ],
+        &format!("{record}\n"),
+    );
+    run.assert_ok();
+    let seen = server.requests();
+    assert_eq!(seen.len(), 2);
+    for request in &seen {
+        assert_eq!(request.path, format!("/rest/workflowRuns/{}", IDS[0]));
+        assert_eq!(request.body, Some(json!({"name": "x"})));
+    }
+
+    let counter = Counter::start();
+    let run = home.run_at(
+        &counter.url,
+        &[
+            "workflow-runs",
+            "update",
+            IDS[0],
+            "--set",
+            "updatedAt=2024-01-01",
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("updatedAt cannot be written: the server sets it"),
+        "{}",
+        run.stderr
+    );
+    let other = json!({"id": IDS[1], "name": "x"}).to_string();
+    let run = home.run_at(
+        &counter.url,
+        &["workflow-runs", "update", IDS[0], "--data", &other],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "--data has `id` {}, but the record this call changes is {}",
+            IDS[1], IDS[0]
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(counter.connections_made(), 0);
+}

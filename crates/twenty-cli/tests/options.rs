@@ -434,3 +434,132 @@ fn a_full_stderr_changes_no_exit_code() {
     assert_eq!(code, Some(1));
     assert_eq!(stdout.trim(), id);
 }
+
+/// A CSV of no records is its header, the columns `export` writes, as a
+/// table of none is its header. A `--jq` result takes its columns from its
+/// objects, so with none out of the filter there is no header to print.
+#[test]
+fn an_empty_csv_list_prints_the_export_header() {
+    let home = Home::new();
+    let none = "city[eq]:Nowhere";
+    let exported = home.run(&[
+        "--sandbox",
+        "export",
+        "people",
+        "--filter",
+        none,
+        "--format",
+        "csv",
+    ]);
+    let header = exported.assert_ok().stdout.clone();
+    assert!(
+        header.starts_with("name.firstName,name.lastName,"),
+        "{header}"
+    );
+    assert!(
+        header.contains(",city,") && header.contains(",emails.primaryEmail,"),
+        "{header}"
+    );
+    assert_eq!(header.lines().count(), 1, "{header}");
+
+    let list = [
+        "--sandbox",
+        "people",
+        "list",
+        "--filter",
+        none,
+        "--format",
+        "csv",
+    ];
+    let run = home.run(&list);
+    assert_eq!(run.assert_ok().stdout, header);
+    let mut all = list.to_vec();
+    all.push("--all");
+    assert_eq!(home.run(&all).assert_ok().stdout, header);
+
+    let mut jq = list.to_vec();
+    jq.extend(["--jq", ".[] | {id, city}"]);
+    assert_eq!(home.run(&jq).assert_ok().stdout, "");
+}
+
+/// Export writes whole records as CSV or JSON lines, in the format import
+/// will read its file in: the other commands' output options are refused,
+/// and so is a format the output file's name contradicts.
+#[test]
+fn export_refuses_options_that_do_not_apply() {
+    let counter = Counter::start();
+    let home = Home::new();
+    let out = home.path().join("o.csv");
+    let out = out.to_str().expect("utf-8");
+    let cases: [(&[&str], &[&str]); 7] = [
+        (
+            &["--jq", ".name"],
+            &[
+                "error: --jq does not apply to `twenty export`: it writes every field of every \
+                 record\n",
+                "`twenty export companies | jq -c '{id}'`",
+                "list --all --jq EXPR",
+            ],
+        ),
+        (
+            &["--raw"],
+            &[
+                "error: --raw does not apply to `twenty export`",
+                "as csv or jsonl (--as or --format)",
+            ],
+        ),
+        (
+            &["--format", "table"],
+            &[
+                "error: --format table does not apply to `twenty export`: it writes csv or \
+                 jsonl\n",
+                "hint: give --format csv or --format jsonl (or --as)",
+            ],
+        ),
+        (
+            &["--format", "json"],
+            &["error: --format json does not apply to `twenty export`"],
+        ),
+        (
+            &["--format", "jsonl", "--output-file", out],
+            &[
+                &format!(
+                    "error: --format jsonl disagrees with --output-file `{out}`, whose \
+                     extension says csv: `twenty import` would read it as csv\n"
+                ),
+                "or drop --format jsonl to write csv",
+            ],
+        ),
+        (
+            &["--as", "jsonl", "-o", out],
+            &["error: --as jsonl disagrees with --output-file"],
+        ),
+        (
+            &["--as", "csv", "--format", "jsonl"],
+            &["error: --as csv and --format jsonl disagree"],
+        ),
+    ];
+    for (options, parts) in cases {
+        let mut args = vec!["export", "companies"];
+        args.extend(options);
+        refused(&home.run_at(&counter.url, &args), parts);
+    }
+    assert!(!std::path::Path::new(out).exists(), "o.csv was written");
+    assert_eq!(counter.connections_made(), 0);
+
+    // Formats that agree still export, the file's name choosing the format.
+    let run = home.run(&["--sandbox", "export", "companies", "--output-file", out]);
+    run.assert_ok();
+    let written = std::fs::read_to_string(out).expect("o.csv");
+    assert!(written.starts_with("name,domainName."), "{written}");
+    let run = home.run(&[
+        "--sandbox",
+        "export",
+        "companies",
+        "--format",
+        "csv",
+        "-o",
+        out,
+    ]);
+    run.assert_ok();
+}

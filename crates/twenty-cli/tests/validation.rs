@@ -822,3 +822,145 @@ fn words_in_any_case_are_taken_wherever_values_are_named() {
         run.stdout
     );
 }
+
+/// Twenty takes either ids or values: neither would answer an empty list,
+/// and both would drop one of them.
+#[test]
+fn find_duplicates_needs_ids_or_values_not_both() {
+    refused(
+        None,
+        &["people", "find-duplicates"],
+        &[
+            "error: nothing to look for: `twenty people find-duplicates` needs field values or --ids",
+            "hint: give values to compare (field flags, --set or --data), or the records",
+        ],
+    );
+    refused(
+        None,
+        &["people", "find-duplicates", "--data", "{}"],
+        &["nothing to look for"],
+    );
+    for inputs in [
+        ["--name.first-name", "Y"],
+        ["--set", "city=Paris"],
+        ["--data", "{\"city\": \"Paris\"}"],
+    ] {
+        let mut args = vec!["people", "find-duplicates", "--ids", RUN_ID];
+        args.extend(inputs);
+        refused(
+            None,
+            &args,
+            &[
+                "error: `twenty people find-duplicates` looks for records like given ids or \
+                 like given values, not both",
+                "hint: drop --ids to look for records like the values",
+            ],
+        );
+    }
+    let whole = format!("{{\"ids\": [\"{RUN_ID}\"]}}");
+    refused(
+        None,
+        &[
+            "people",
+            "find-duplicates",
+            "--data",
+            &whole,
+            "--city",
+            "Paris",
+        ],
+        &["not both"],
+    );
+}
+
+/// A refused element of a `--data` array is named, 1-based; an empty array
+/// has nothing to create.
+#[test]
+fn create_many_names_the_bad_record_and_refuses_none() {
+    refused(
+        None,
+        &[
+            "people",
+            "create-many",
+            "--data",
+            r#"[{"name":{"firstName":"A"}},{"bogus":1}]"#,
+        ],
+        &["error: record 2 of --data: field 'bogus' does not exist in 'person' object\n"],
+    );
+    refused(
+        None,
+        &["people", "create-many", "--data", r#"[{"city":"Paris"},3]"#],
+        &["error: record 2 of --data: it is a number, not a JSON object of fields\n"],
+    );
+    refused(
+        None,
+        &["people", "create-many", "--data", "[]"],
+        &[
+            "error: nothing to create: --data is an empty array\n",
+            "hint: give at least one record",
+        ],
+    );
+    // A single record, from flags or an object, has no number to give.
+    refused(
+        None,
+        &["people", "create-many", "--data", r#"{"bogus":1}"#],
+        &["error: field 'bogus' does not exist"],
+    );
+    refused(
+        None,
+        &[
+            "people",
+            "find-duplicates",
+            "--data",
+            r#"[{"city":"x"},{"city":3}]"#,
+        ],
+        &["error: record 2 of --data: wrong type for city"],
+    );
+}
+
+/// A verb newer servers offer, on a schema without it: the schema is what
+/// to change, not the verb.
+#[test]
+fn verbs_the_loaded_schema_lacks_name_the_schema() {
+    for verb in [
+        "update-many",
+        "delete-many",
+        "restore",
+        "restore-many",
+        "merge",
+        "group-by",
+    ] {
+        let stderr = refused(
+            None,
+            &["people", verb],
+            &[
+                &format!(
+                    "error: `twenty people {verb}` is not offered by the loaded schema (cached \
+                     by `twenty schema fetch`, else the built-in Twenty v1.0.3 one), whose \
+                     people verbs are list, create, create-many, get, update, delete, \
+                     find-duplicates\n"
+                ),
+                &format!(
+                    "hint: newer Twenty servers offer {verb}: load a schema that has it, with \
+                     `twenty schema fetch` against such a server, or `--schema FILE`"
+                ),
+            ],
+        );
+        assert!(!stderr.contains("unrecognized"), "{stderr}");
+    }
+    let v1 = support::spec("twenty-v1.0.3-openapi.json");
+    let v1 = v1.to_str().expect("utf-8");
+    refused(
+        Some(v1),
+        &["person", "restore", "--help"],
+        &[&format!("is not offered by the schema of --schema `{v1}`")],
+    );
+    // The 2026 document has them; a typo is still clap's to point out.
+    let doc = spec_2026();
+    let doc = doc.to_str().expect("utf-8");
+    let home = Home::new();
+    home.run(&["--schema", doc, "people", "restore", "--help"])
+        .assert_ok();
+    let run = home.run(&["people", "updat"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("'update'"), "{}", run.stderr);
+}

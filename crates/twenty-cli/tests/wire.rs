@@ -694,3 +694,105 @@ fn a_composite_flag_merges_with_the_data_sub_field_by_sub_field() {
         Some(json!({"name": "n", "createdBy": {"source": "API", "name": "me"}}))
     );
 }
+
+/// Twenty answers find duplicates with one `{personDuplicates: [...]}`
+/// per input: a table or CSV shows those records, JSON keeps the shape.
+#[test]
+fn find_duplicates_tables_show_the_duplicate_records() {
+    let home = Home::new();
+    let create = |last: &str| {
+        let run = home.run(&[
+            "--sandbox",
+            "people",
+            "create",
+            "--name.first-name",
+            "Zed",
+            "--name.last-name",
+            last,
+            "--jq",
+            ".id",
+        ]);
+        run.assert_ok().stdout.trim().to_string()
+    };
+    let (a, b) = (create("Twin"), create("Twin"));
+
+    let run = home.run(&["--sandbox", "people", "find-duplicates", "--ids", &a]);
+    assert_eq!(
+        run.assert_ok().json()[0]["personDuplicates"][0]["id"],
+        json!(b)
+    );
+
+    let run = home.run(&[
+        "--sandbox",
+        "people",
+        "find-duplicates",
+        "--ids",
+        &a,
+        "--format",
+        "table",
+    ]);
+    let table = &run.assert_ok().stdout;
+    let header = table.lines().nth(1).expect("a header line");
+    assert!(header.contains("id") && header.contains("name"), "{table}");
+    assert!(table.contains(&b) && table.contains("Zed Twin"), "{table}");
+    assert!(!table.contains(&a), "{table}");
+
+    let run = home.run(&[
+        "--sandbox",
+        "people",
+        "find-duplicates",
+        "--ids",
+        &a,
+        "--ids",
+        &b,
+        "--format",
+        "csv",
+    ]);
+    let csv = run.assert_ok().stdout.clone();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].starts_with("name.firstName,name.lastName,"),
+        "{csv}"
+    );
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(
+        lines[1].starts_with("Zed,Twin,") && lines[1].contains(&b),
+        "{csv}"
+    );
+    assert!(
+        lines[2].starts_with("Zed,Twin,") && lines[2].contains(&a),
+        "{csv}"
+    );
+}
+
+/// One rule clears a field: `null` in `--set` or a field flag, an empty
+/// flag value or `null` in --data all send `null` for a field that is not
+/// text; for text the empty string is the empty string and `null` the word.
+#[test]
+fn null_or_empty_clears_a_field_that_is_not_text() {
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    let update = |inputs: &[&str]| {
+        let mut args = vec!["workflow-runs", "update", RUN_ID];
+        args.extend(inputs);
+        home.run_at(&server.url, &args).assert_ok();
+    };
+    update(&["--set", "workflowVersionId=null", "--set", "endedAt=null"]);
+    update(&["--workflow-version-id", "", "--ended-at", "null"]);
+    update(&["--data", r#"{"workflowVersionId": null, "endedAt": null}"#]);
+    update(&["--set", "status= null "]);
+    update(&["--name", "", "--set", "output=null"]);
+    update(&["--set", "name=null"]);
+    let bodies: Vec<Value> = server
+        .requests()
+        .into_iter()
+        .map(|r| r.body.expect("a body"))
+        .collect();
+    let cleared = json!({"workflowVersionId": null, "endedAt": null});
+    assert_eq!(bodies[0], cleared);
+    assert_eq!(bodies[1], cleared);
+    assert_eq!(bodies[2], cleared);
+    assert_eq!(bodies[3], json!({"status": null}));
+    assert_eq!(bodies[4], json!({"name": "", "output": null}));
+    assert_eq!(bodies[5], json!({"name": "null"}));
+}

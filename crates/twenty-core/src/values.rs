@@ -6,11 +6,12 @@
 //! The CLI, the bulk importer and the sandbox all go through here, so that
 //! a value refused by one is refused by all with the same message.
 //!
-//! Text-to-JSON conversion ([`parse_input`]) reads the empty string as
-//! `null` for every type except text, e-mail and URL, where it stays the
-//! empty string (Twenty's default for those). So a CSV export and import
-//! round trip keeps every value except a text field that was `null`, which
-//! comes back as `""`.
+//! Text-to-JSON conversion ([`parse_input`]) reads the empty string and
+//! the word `null` as `null`, which clears the field, for every type except
+//! text, e-mail and URL: there the empty string stays the empty string
+//! (Twenty's default for those) and `null` is the word. So a CSV export and
+//! import round trip keeps every value except a text field that was
+//! `null`, which comes back as `""`.
 
 use serde_json::{Map, Value};
 
@@ -284,7 +285,8 @@ pub fn resolve_path(object: &Object, path: &str) -> Result<String, InputError> {
 /// Enum values are canonicalized (`not started` -> `NOT_STARTED`),
 /// timestamps normalized to RFC 3339 UTC with milliseconds, lists read as a
 /// JSON array or comma-separated items, composites and JSON fields read as
-/// JSON. The empty string is `null` except for text, e-mail and URL types.
+/// JSON. The empty string and `null` are `null` except for text, e-mail
+/// and URL types, where they are the text as typed.
 /// Relation fields are refused: their id field is what can be set.
 pub fn parse_input(object: &Object, path: &str, text: &str) -> Result<Value, InputError> {
     let target = lookup(object, path)?;
@@ -304,7 +306,9 @@ fn convert(kind: &FieldType, name: &str, text: &str) -> Result<Value, InputError
         FieldType::Email | FieldType::Url if trimmed.is_empty() => {
             return Ok(Value::String(String::new()));
         }
-        _ if trimmed.is_empty() => return Ok(Value::Null),
+        // `--set companyId=null` reads as a person means it; no value of
+        // these types is spelled `null`, so nothing else is lost.
+        _ if trimmed.is_empty() || trimmed == "null" => return Ok(Value::Null),
         _ => {}
     }
 

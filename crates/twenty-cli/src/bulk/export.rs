@@ -42,7 +42,10 @@ pub async fn export(
     object: &Object,
     args: &ExportArgs,
 ) -> anyhow::Result<i32> {
-    let format = export_format(args);
+    let format = match checked_format(args) {
+        Ok(format) => format,
+        Err(usage) => return Ok(refuse(&usage)),
+    };
     let query = match checked_query(catalog, object, args) {
         Ok(query) => query,
         Err(usage) => return Ok(refuse(&usage)),
@@ -342,11 +345,63 @@ fn checked_query(
     Ok(query)
 }
 
-fn export_format(args: &ExportArgs) -> FileFormat {
-    args.as_format
-        .or_else(|| args.format_hint.as_deref().and_then(FileFormat::from_name))
-        .or_else(|| args.output_file.as_deref().and_then(FileFormat::from_path))
-        .unwrap_or(FileFormat::Jsonl)
+/// The format to write: `--as`, else the global `--format`, else the
+/// output file's extension, else JSON lines. A `--format` that is no file
+/// format (`table`) is refused rather than ignored, and so is a format
+/// that disagrees with `--as` or with the output file's extension, which
+/// import would then read in the wrong format.
+fn checked_format(args: &ExportArgs) -> Result<FileFormat, UsageError> {
+    let named = match args.format_hint.as_deref() {
+        None => None,
+        Some(name) => match FileFormat::from_name(name) {
+            Some(format) => Some(format),
+            None => {
+                return Err(UsageError::new(
+                    format!(
+                        "--format {name} does not apply to `twenty export`: it writes csv or \
+                         jsonl"
+                    ),
+                    Some(
+                        "give --format csv or --format jsonl (or --as), or use `list --all \
+                         --format FORMAT` to print records"
+                            .into(),
+                    ),
+                ));
+            }
+        },
+    };
+    if let (Some(given), Some(named)) = (args.as_format, named)
+        && given != named
+    {
+        return Err(UsageError::new(
+            format!("--as {given} and --format {named} disagree"),
+            Some("give one of them".into()),
+        ));
+    }
+    let from_file = args.output_file.as_deref().and_then(FileFormat::from_path);
+    let chosen = args.as_format.or(named);
+    if let (Some(chosen), Some(from_file), Some(path)) =
+        (chosen, from_file, args.output_file.as_deref())
+        && chosen != from_file
+    {
+        let flag = match args.as_format {
+            Some(_) => "--as",
+            None => "--format",
+        };
+        return Err(UsageError::new(
+            format!(
+                "{flag} {chosen} disagrees with --output-file `{}`, whose extension says \
+                 {from_file}: `twenty import` would read it as {from_file}",
+                path.display()
+            ),
+            Some(format!(
+                "name the file for its format, such as `{}`, or drop {flag} {chosen} to \
+                 write {from_file}",
+                path.with_extension(chosen.to_string()).display()
+            )),
+        ));
+    }
+    Ok(chosen.or(from_file).unwrap_or(FileFormat::Jsonl))
 }
 
 /// Where the records go, in their format.
