@@ -606,7 +606,7 @@ fn build_body(
     let Some(object) = object else {
         return Ok(Some(loose_body(inputs)));
     };
-    let inputs = &without_server_set(inputs, id)?;
+    let inputs = &without_server_set(object, inputs, id)?;
 
     match shape {
         Body::Record => {
@@ -780,12 +780,41 @@ const SERVER_SET: [&str; 3] = ["createdAt", "updatedAt", "deletedAt"];
 /// Typed inputs (`--set updatedAt=...`) are left for the core to refuse:
 /// a person asked for them. An `id` in `--data` that names another record
 /// than `target` is refused, since it cannot be what was meant.
-fn without_server_set(inputs: &Inputs, target: Option<&str>) -> Result<Inputs, UsageError> {
+///
+/// Twenty also answers `createdBy.context` where its document (v1.0.3's)
+/// lists no such sub-field; a whole record loses that too, and only that:
+/// any other unknown sub-field is still a mistake to report.
+fn without_server_set(
+    object: &Object,
+    inputs: &Inputs,
+    target: Option<&str>,
+) -> Result<Inputs, UsageError> {
+    let unlisted_context: Vec<&str> = object
+        .fields
+        .iter()
+        .filter(|f| {
+            f.kind.composite_kind() == Some(twenty_core::CompositeKind::Actor)
+                && !f.kind.sub_fields().iter().any(|sub| sub.name == "context")
+        })
+        .map(|f| f.name.as_str())
+        .collect();
+    // Whether `value`, given for `field`, lost a `context` Twenty added.
+    let drop_context = |field: &str, value: &mut Value| match value {
+        Value::Object(actor) if unlisted_context.contains(&field) => {
+            actor.remove("context").is_some()
+        }
+        _ => false,
+    };
     let mut dropped: Vec<String> = Vec::new();
     let mut strip = |map: &mut Map<String, Value>, target: Option<&str>, at: &str| {
         for key in SERVER_SET {
             if map.remove(key).is_some() {
                 dropped.push(format!("{at}{key}"));
+            }
+        }
+        for (field, value) in map.iter_mut() {
+            if drop_context(field, value) {
+                dropped.push(format!("{at}{field}.context"));
             }
         }
         let (Some(target), Some(id)) = (target, map.get("id")) else {
@@ -822,6 +851,13 @@ fn without_server_set(inputs: &Inputs, target: Option<&str>) -> Result<Inputs, U
         _ => {}
     }
     // Only an `--each` line gives JSON values by key.
+    for (path, input) in &mut out.fields {
+        if let Input::Json(value) = input
+            && drop_context(path, value)
+        {
+            dropped.push(format!("{path}.context"));
+        }
+    }
     out.fields.retain(|(path, input)| {
         let server_set = matches!(input, Input::Json(_)) && SERVER_SET.contains(&path.as_str());
         if server_set {

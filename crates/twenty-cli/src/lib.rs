@@ -412,7 +412,7 @@ fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
     };
 
     if let (Some(resource), Some(verb), Some(catalog)) = (first, second, catalog.as_ref()) {
-        missing_verb(catalog, resource, verb, pre.schema.as_deref())?;
+        missing_verb(catalog, resource, verb, pre.schema.as_deref(), &profile)?;
     }
 
     // A mistyped operation id is told apart by clap from the nearest ids
@@ -515,6 +515,7 @@ fn missing_verb(
     resource: &str,
     verb: &str,
     schema: Option<&std::path::Path>,
+    profile: &config::ProfileName,
 ) -> Result<(), UsageError> {
     let Some(object) = catalog.object(resource) else {
         return Ok(());
@@ -530,11 +531,15 @@ fn missing_verb(
     if !known || offered.contains(&verb) {
         return Ok(());
     }
+    let cached =
+        config::schema_cache(&profile.name).is_ok_and(|(_, catalog_path)| catalog_path.exists());
     let loaded = match schema {
         Some(path) => format!("the schema of --schema `{}`", path.display()),
-        None => "the loaded schema (cached by `twenty schema fetch`, else the built-in \
-                 Twenty v1.0.3 one)"
-            .to_string(),
+        None if cached => format!(
+            "the schema `twenty schema fetch` cached for profile `{}`",
+            profile.name
+        ),
+        None => "the built-in schema (Twenty v1.0.3's standard objects)".to_string(),
     };
     let name = commands::resource_name(object);
     Err(UsageError::new(

@@ -934,10 +934,9 @@ fn verbs_the_loaded_schema_lacks_name_the_schema() {
             &["people", verb],
             &[
                 &format!(
-                    "error: `twenty people {verb}` is not offered by the loaded schema (cached \
-                     by `twenty schema fetch`, else the built-in Twenty v1.0.3 one), whose \
-                     people verbs are list, create, create-many, get, update, delete, \
-                     find-duplicates\n"
+                    "error: `twenty people {verb}` is not offered by the built-in schema \
+                     (Twenty v1.0.3's standard objects), whose people verbs are list, create, \
+                     create-many, get, update, delete, find-duplicates\n"
                 ),
                 &format!(
                     "hint: newer Twenty servers offer {verb}: load a schema that has it, with \

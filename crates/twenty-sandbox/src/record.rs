@@ -79,19 +79,15 @@ pub(crate) fn default_value(field: &Field, api_key_name: &str) -> Value {
 }
 
 fn actor(name: &str, fields: &[Field]) -> Value {
-    // Only the sub-fields the catalog has: a record read from the sandbox
-    // must be one a client can send back, and a client checking against
-    // the same catalog refuses a sub-field it lacks (Twenty itself adds
-    // `context` on servers whose document lists it).
+    // Twenty always answers these four, whether or not the document lists
+    // `context`.
     let mut out = Map::new();
+    out.insert("source".into(), json!("API"));
+    out.insert("workspaceMemberId".into(), Value::Null);
+    out.insert("name".into(), json!(name));
+    out.insert("context".into(), json!({}));
     for sub in fields {
-        let value = match sub.name.as_str() {
-            "source" => json!("API"),
-            "name" => json!(name),
-            "context" => json!({}),
-            _ => Value::Null,
-        };
-        out.insert(sub.name.clone(), value);
+        out.entry(sub.name.clone()).or_insert(Value::Null);
     }
     Value::Object(out)
 }
