@@ -739,7 +739,10 @@ fn record_of_data(
 ) -> Result<Value, UsageError> {
     let Value::Object(mut map) = record else {
         return Err(UsageError::new(
-            format!("it is {}, not a JSON object of fields", json_kind(&record)),
+            format!(
+                "it is {}, not a JSON object of fields",
+                values::json_type(&record)
+            ),
             None,
         ));
     };
@@ -755,17 +758,6 @@ fn in_element(mut error: UsageError, listed: bool, index: usize) -> UsageError {
         error.message = format!("record {} of --data: {}", index + 1, error.message);
     }
     error
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// Keys of a record that the server sets itself.

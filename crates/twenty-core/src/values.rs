@@ -524,8 +524,9 @@ fn looks_like_url(text: &str) -> bool {
         && (text.contains("://") || text.contains('.') || text.starts_with("localhost"))
 }
 
-/// `a string`, `a number`, ... for "found" in messages.
-fn json_type(value: &Value) -> String {
+/// `a string`, `a number`, ...: what a JSON value is, as messages say
+/// what was found.
+pub fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -534,7 +535,6 @@ fn json_type(value: &Value) -> String {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
-    .to_string()
 }
 
 /// Checks one JSON value against a type and returns it normalized
@@ -547,7 +547,7 @@ fn check_value(kind: &FieldType, name: &str, value: &Value) -> Result<Value, Inp
     let wrong = |expected: &str| InputError::WrongType {
         field: name.to_string(),
         expected: expected.to_string(),
-        found: json_type(value),
+        found: json_type(value).to_string(),
     };
 
     match kind {
@@ -688,7 +688,7 @@ pub fn check_body(object: &Object, body: &Value) -> Result<Value, InputError> {
         return Err(InputError::WrongType {
             field: "the body".to_string(),
             expected: format!("a JSON object of {} fields", object.singular),
-            found: json_type(body),
+            found: json_type(body).to_string(),
         });
     };
 
@@ -722,7 +722,7 @@ fn check_body_field(field: &Field, value: &Value) -> Result<Value, InputError> {
             other => Err(InputError::WrongType {
                 field: name.to_string(),
                 expected: "a UUID string".to_string(),
-                found: json_type(other),
+                found: json_type(other).to_string(),
             }),
         };
     }
