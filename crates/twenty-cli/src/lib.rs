@@ -311,6 +311,7 @@ fn run_bulk(
     let import = if name == "import" {
         let mut args = bulk::ImportArgs::from_arg_matches(m)?;
         args.format_hint = globals.format_name.clone();
+        import_output(globals)?;
         Some(args)
     } else {
         None
@@ -337,6 +338,29 @@ fn run_bulk(
         }
         result
     })
+}
+
+/// Refuses on `import` the output options of the commands that print
+/// records: import prints a summary, so `--jq` or `--raw` would be
+/// quietly ignored, and a `--format` other than csv or jsonl (which name
+/// the file's format, as `--as` does) cannot describe the file.
+fn import_output(globals: &globals::Globals) -> Result<(), UsageError> {
+    let summary = "import prints a summary and writes rejected rows to the reject file";
+    let option = match (&globals.jq, globals.raw, globals.format_name.as_deref()) {
+        (Some(_), _, _) => "--jq",
+        (_, true, _) => "--raw",
+        (_, _, Some(format)) if bulk::FileFormat::from_name(format).is_none() => {
+            return Err(UsageError::new(
+                format!("--format {format} does not apply to `twenty import`: {summary}"),
+                Some("to name the file's format, give --as csv or --as jsonl".into()),
+            ));
+        }
+        _ => return Ok(()),
+    };
+    Err(UsageError::new(
+        format!("{option} does not apply to `twenty import`: {summary}"),
+        Some(format!("drop {option}")),
+    ))
 }
 
 /// Refuses the output options of the other commands on `export`, which

@@ -563,3 +563,36 @@ fn export_refuses_options_that_do_not_apply() {
     ]);
     run.assert_ok();
 }
+
+/// Import prints a summary, not records: the output options of the other
+/// commands are refused rather than ignored, and `--format` may only name
+/// the file's format, as `--as` does.
+#[test]
+fn import_refuses_output_options() {
+    let counter = Counter::start();
+    let home = Home::new();
+    let file = home.path().join("people.csv");
+    std::fs::write(&file, "name.firstName\nAda\n").unwrap();
+    let file = file.to_str().expect("utf-8");
+    let summary = "does not apply to `twenty import`: import prints a summary and writes \
+                   rejected rows to the reject file\n";
+    for (options, named, hint) in [
+        (&["--jq", ".id"][..], "--jq", "hint: drop --jq\n"),
+        (&["--raw"], "--raw", "hint: drop --raw\n"),
+        (
+            &["--format", "table"],
+            "--format table",
+            "hint: to name the file's format, give --as csv or --as jsonl\n",
+        ),
+    ] {
+        let mut args = vec!["import", "people", file];
+        args.extend(options);
+        let run = home.run_at(&counter.url, &args);
+        refused(&run, &[&format!("error: {named} {summary}"), hint]);
+    }
+    assert_eq!(counter.connections_made(), 0);
+    // A format that names the file's is its --as.
+    let run = home.run(&["--sandbox", "import", "people", file, "--format", "CSV"]);
+    run.assert_ok();
+    assert_eq!(run.stderr, "1 person created, 0 rejected\n");
+}
