@@ -30,6 +30,9 @@ pub struct ProfileName {
     /// than falling back to [`DEFAULT_PROFILE`]; a named profile other
     /// than `default` must have been saved.
     pub named: bool,
+    /// Whether `--profile` or `TWENTY_PROFILE` gave the name, `default`
+    /// included: such a profile's URL and key are used together.
+    pub explicit: bool,
 }
 
 impl ProfileName {
@@ -44,13 +47,18 @@ impl ProfileName {
                     return Ok(ProfileName {
                         name: DEFAULT_PROFILE.to_string(),
                         named: false,
+                        explicit: false,
                     });
                 }
             },
         };
         check_profile_name(&name, source)?;
         let named = name != DEFAULT_PROFILE;
-        Ok(ProfileName { name, named })
+        Ok(ProfileName {
+            name,
+            named,
+            explicit: true,
+        })
     }
 }
 

@@ -66,22 +66,26 @@ pub struct Credentials {
 }
 
 /// Resolves URL and key: flags first; then a profile the user named
-/// (`--profile` or `$TWENTY_PROFILE`), whole; then the environment; then
-/// the default profile. A named profile's URL and key always travel
-/// together: taking one from `$TWENTY_API_URL` and the other from the
-/// profile would send that profile's key to another server. Fails, before
-/// anything is sent, when either is missing or the key cannot be sent.
+/// (`--profile` or `$TWENTY_PROFILE`, `default` too), whole; then the
+/// environment; then the default profile. A profile's key goes only to
+/// the profile's own server: taking the URL from `$TWENTY_API_URL` or
+/// `--api-url` and the key from a profile would send that key to another
+/// server, so that is refused. Fails, before anything is sent, when either
+/// is missing or the key cannot be sent.
 pub fn credentials(globals: &Globals) -> Result<Credentials> {
     let file = ConfigFile::load()?;
     let name = ProfileName {
         name: globals.profile.clone(),
         named: globals.profile_named,
+        explicit: globals.profile_explicit,
     };
-    let profile = file.profile(&name)?.cloned().unwrap_or_default();
+    let saved = file.profile(&name)?.cloned();
+    let whole = globals.profile_explicit && saved.is_some();
+    let profile = saved.unwrap_or_default();
     let from_env = |var: &str| {
         // An empty or blank variable counts as unset, as shells leave them.
         let value = std::env::var(var).ok().filter(|s| !s.trim().is_empty());
-        if value.is_some() && globals.profile_named {
+        if value.is_some() && whole {
             tracing::debug!(
                 "ignoring ${var}: profile `{}` was named and gives its own",
                 globals.profile
@@ -91,6 +95,7 @@ pub fn credentials(globals: &Globals) -> Result<Credentials> {
         value
     };
 
+    let profile_url = profile.api_url.clone();
     let (url, url_from_profile) = match (
         globals.api_url.clone(),
         from_env("TWENTY_API_URL"),
@@ -117,7 +122,29 @@ pub fn credentials(globals: &Globals) -> Result<Credentials> {
             format!("the API key file `{}`", path.display()),
         ),
         (None, Some(key), _) => (key, "$TWENTY_API_KEY".to_string()),
-        (None, None, Some(key)) => (key, format!("profile `{}`", globals.profile)),
+        (None, None, Some(key))
+            if url_from_profile || profile_url.as_deref().is_some_and(|p| same_server(p, &url)) =>
+        {
+            (key, format!("profile `{}`", globals.profile))
+        }
+        (None, None, Some(_)) => {
+            let (flag, fix) = match globals.api_url {
+                Some(_) => ("--api-url", "drop --api-url"),
+                None => ("$TWENTY_API_URL", "unset $TWENTY_API_URL"),
+            };
+            return Err(UsageError::new(
+                format!(
+                    "no API key for {url} (from {flag}): profile `{}` holds a key for {} only",
+                    globals.profile,
+                    profile_url.as_deref().unwrap_or("its own server")
+                ),
+                Some(format!(
+                    "give this server's key with $TWENTY_API_KEY or --api-key-file FILE, or \
+                     {fix} to use the profile's server; nothing was sent"
+                )),
+            )
+            .into());
+        }
         (None, None, None) => return Err(no_key().into()),
     };
     let key = api_key(&raw_key, &source)?;
@@ -127,6 +154,17 @@ pub fn credentials(globals: &Globals) -> Result<Credentials> {
         allow_insecure_http: globals.allow_insecure_http
             || (url_from_profile && profile.allow_insecure_http),
     })
+}
+
+/// Whether two base URLs name one server, as a user writes them: with or
+/// without a trailing slash or `/rest`, in any case of scheme and host.
+fn same_server(a: &str, b: &str) -> bool {
+    let plain = |url: &str| {
+        let url = url.trim().trim_end_matches('/');
+        let url = url.strip_suffix("/rest").unwrap_or(url);
+        url.trim_end_matches('/').to_ascii_lowercase()
+    };
+    plain(a) == plain(b)
 }
 
 /// The error for a run with no key anywhere.

@@ -237,6 +237,64 @@ fn a_named_profile_is_never_mixed_with_the_environment() {
     assert!(other.connections_made() > 0);
 }
 
+/// The default profile is no different: named, it is used whole; unnamed,
+/// its key still goes only to its own server, so a URL from the
+/// environment or `--api-url` with no key of its own is refused.
+#[test]
+fn a_profiles_key_goes_only_to_its_own_server() {
+    let profile_server = Recorder::start(workflow_runs);
+    let other = Counter::start();
+    let home = Home::new();
+    home.run_with_stdin(
+        &["auth", "login", "--api-url", &profile_server.url],
+        &format!("{KEY}\n"),
+    )
+    .assert_ok();
+    let run = |env: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = home.command();
+        for (var, value) in env {
+            cmd.env(var, value);
+        }
+        cmd.args(args).args(["workflow-runs", "get", RUN_ID]);
+        support::Run::from(cmd.output().expect("run"))
+    };
+
+    let elsewhere = [("TWENTY_API_URL", other.url.as_str())];
+    let run_env = run(&elsewhere, &[]);
+    refused(
+        &run_env,
+        &[
+            &format!(
+                "error: no API key for {} (from $TWENTY_API_URL): profile `default` holds a key \
+                 for {} only",
+                other.url, profile_server.url
+            ),
+            "hint: give this server's key with $TWENTY_API_KEY or --api-key-file FILE, or \
+             unset $TWENTY_API_URL to use the profile's server; nothing was sent",
+        ],
+    );
+    let run_flag = run(&[], &["--api-url", &other.url]);
+    refused(&run_flag, &["(from --api-url)", "or drop --api-url"]);
+
+    // Named, even as `default`, the profile is used whole.
+    run(&elsewhere, &["--profile", "default"]).assert_ok();
+    run(&[("TWENTY_PROFILE", "default"), elsewhere[0]], &[]).assert_ok();
+    run(
+        &[("TWENTY_API_KEY", "other-environment-key")],
+        &["--profile", "default"],
+    )
+    .assert_ok();
+    // The profile's own server, written another way, gets its key.
+    let with_rest = format!("{}/rest/", profile_server.url);
+    run(&[("TWENTY_API_URL", &with_rest)], &[]).assert_ok();
+    let seen = profile_server.requests();
+    assert_eq!(seen.len(), 4);
+    for request in seen {
+        assert_eq!(request.authorization, Some(format!("Bearer {KEY}")));
+    }
+    assert_eq!(other.connections_made(), 0);
+}
+
 #[test]
 fn debug_shows_requests_with_the_key_redacted() {
     let server = Recorder::start(workflow_runs);
