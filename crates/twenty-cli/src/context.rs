@@ -13,15 +13,35 @@ use crate::UsageError;
 use crate::config::{self, ConfigFile, ProfileName};
 use crate::globals::Globals;
 
+/// Where the catalog of a run came from, for messages that name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogSource {
+    /// `--schema FILE`.
+    File,
+    /// The profile's cache, written by `twenty schema fetch`.
+    Cache,
+    /// The built-in standard model.
+    Builtin,
+}
+
 /// Loads the catalog: `--schema FILE`, else the schema cached for the
 /// profile by `twenty schema fetch`, else the built-in v1.0.3 model.
 ///
 /// A profile the user named must have been saved, even when it has no
 /// cached schema: otherwise a typo would quietly fall back to the built-in
 /// model and, later, to no credentials.
-pub fn load_catalog(schema: Option<&Path>, profile: &ProfileName) -> Result<Catalog> {
+///
+/// `run_url` is the server the run talks to when it is not the profile's
+/// own (`--api-url` or `$TWENTY_API_URL`); with no profile named, the
+/// default profile's cache is then left out if it is another server's, as
+/// that profile's objects are not this server's.
+pub fn load_catalog(
+    schema: Option<&Path>,
+    profile: &ProfileName,
+    run_url: Option<&str>,
+) -> Result<(Catalog, CatalogSource)> {
     if let Some(path) = schema {
-        return twenty_core::load::from_path(path).map_err(|e| {
+        let catalog = twenty_core::load::from_path(path).map_err(|e| {
             let message = match &e {
                 twenty_core::load::LoadError::Read { source, .. } => format!(
                     "failed to read --schema `{}`: {}",
@@ -30,24 +50,38 @@ pub fn load_catalog(schema: Option<&Path>, profile: &ProfileName) -> Result<Cata
                 ),
                 other => format!("failed to load --schema `{}`: {other}", path.display()),
             };
-            UsageError::new(message, None).into()
-        });
+            UsageError::new(message, None)
+        })?;
+        return Ok((catalog, CatalogSource::File));
     }
-    if profile.named {
-        ConfigFile::load()?.profile(profile)?;
+    let builtin = || Ok((twenty_core::builtin::standard(), CatalogSource::Builtin));
+    let file = ConfigFile::load()?;
+    let saved_url = file
+        .profile(profile)?
+        .and_then(|saved| saved.api_url.clone());
+    if let (false, Some(run_url), Some(saved_url)) = (profile.explicit, run_url, &saved_url)
+        && !same_server(run_url, saved_url)
+    {
+        tracing::debug!(
+            "not using the schema cached for profile `{}`: it is {saved_url}'s, and this run \
+             talks to {run_url}",
+            profile.name
+        );
+        return builtin();
     }
     let (_, catalog_path) = config::schema_cache(&profile.name)?;
     match std::fs::read(&catalog_path) {
         Ok(bytes) => {
             tracing::debug!("using the schema cached at {}", catalog_path.display());
-            serde_json::from_slice(&bytes).with_context(|| {
+            let catalog = serde_json::from_slice(&bytes).with_context(|| {
                 format!(
                     "failed to read the cached schema `{}`; run `twenty schema fetch` again",
                     catalog_path.display()
                 )
-            })
+            })?;
+            Ok((catalog, CatalogSource::Cache))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(twenty_core::builtin::standard()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => builtin(),
         Err(e) => Err(e).with_context(|| format!("failed to read `{}`", catalog_path.display())),
     }
 }
@@ -158,7 +192,7 @@ pub fn credentials(globals: &Globals) -> Result<Credentials> {
 
 /// Whether two base URLs name one server, as a user writes them: with or
 /// without a trailing slash or `/rest`, in any case of scheme and host.
-fn same_server(a: &str, b: &str) -> bool {
+pub(crate) fn same_server(a: &str, b: &str) -> bool {
     let plain = |url: &str| {
         let url = url.trim().trim_end_matches('/');
         let url = url.strip_suffix("/rest").unwrap_or(url);

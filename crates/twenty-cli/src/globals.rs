@@ -53,6 +53,8 @@ pub struct Prescan {
     pub schema: Option<PathBuf>,
     /// `--profile NAME`.
     pub profile: Option<String>,
+    /// `--api-url URL`.
+    pub api_url: Option<String>,
     /// `--sandbox`.
     pub sandbox: bool,
     /// Positional words, in order, that are not values of global options.
@@ -79,6 +81,7 @@ pub fn prescan(args: &[OsString]) -> Prescan {
                 match name {
                     "schema" => out.schema = value.map(PathBuf::from),
                     "profile" => out.profile = value,
+                    "api-url" => out.api_url = value,
                     _ => {}
                 }
             } else if name == "sandbox" {

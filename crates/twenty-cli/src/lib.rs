@@ -429,15 +429,30 @@ fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
         (Some("schema"), Some("fetch")) => false,
         _ => true,
     };
-    let catalog = if needs_catalog {
-        Some(context::load_catalog(pre.schema.as_deref(), &profile)?)
+    // The sandbox has a URL of its own; otherwise the flag wins, as in
+    // `context::credentials`.
+    let run_url = match pre.sandbox {
+        true => None,
+        false => pre.api_url.clone().or_else(|| {
+            std::env::var("TWENTY_API_URL")
+                .ok()
+                .filter(|url| !url.trim().is_empty())
+        }),
+    };
+    let loaded = if needs_catalog {
+        Some(context::load_catalog(
+            pre.schema.as_deref(),
+            &profile,
+            run_url.as_deref(),
+        )?)
     } else {
         None
     };
 
-    if let (Some(resource), Some(verb), Some(catalog)) = (first, second, catalog.as_ref()) {
-        missing_verb(catalog, resource, verb, pre.schema.as_deref(), &profile)?;
+    if let (Some(resource), Some(verb), Some((catalog, source))) = (first, second, &loaded) {
+        missing_verb(catalog, resource, verb, *source, &pre, &profile)?;
     }
+    let catalog = loaded.map(|(catalog, _)| catalog);
 
     // A mistyped operation id is told apart by clap from the nearest ids
     // `call_command` gives it; with none near, clap could only say
@@ -538,7 +553,8 @@ fn missing_verb(
     catalog: &Catalog,
     resource: &str,
     verb: &str,
-    schema: Option<&std::path::Path>,
+    source: context::CatalogSource,
+    pre: &globals::Prescan,
     profile: &config::ProfileName,
 ) -> Result<(), UsageError> {
     let Some(object) = catalog.object(resource) else {
@@ -555,15 +571,15 @@ fn missing_verb(
     if !known || offered.contains(&verb) {
         return Ok(());
     }
-    let cached =
-        config::schema_cache(&profile.name).is_ok_and(|(_, catalog_path)| catalog_path.exists());
-    let loaded = match schema {
-        Some(path) => format!("the schema of --schema `{}`", path.display()),
-        None if cached => format!(
+    let loaded = match (source, &pre.schema) {
+        (context::CatalogSource::File, Some(path)) => {
+            format!("the schema of --schema `{}`", path.display())
+        }
+        (context::CatalogSource::Cache, _) => format!(
             "the schema `twenty schema fetch` cached for profile `{}`",
             profile.name
         ),
-        None => "the built-in schema (Twenty v1.0.3's standard objects)".to_string(),
+        _ => "the built-in schema (Twenty v1.0.3's standard objects)".to_string(),
     };
     let name = commands::resource_name(object);
     Err(UsageError::new(

@@ -73,6 +73,29 @@ pub fn run(globals: &Globals, catalog: Catalog, m: &ArgMatches) -> Result<i32> {
 
 fn fetch(globals: &Globals) -> Result<i32> {
     let creds = context::credentials(globals)?;
+    // The cache is the profile's: another server's document there would
+    // give the profile's later commands verbs and fields its server lacks.
+    let saved = config::ConfigFile::load()?
+        .profiles
+        .get(&globals.profile)
+        .and_then(|p| p.api_url.clone());
+    if let Some(saved) = saved
+        && !context::same_server(&saved, &creds.url)
+    {
+        return Err(UsageError::new(
+            format!(
+                "`twenty schema fetch` would cache the schema of {} for profile `{}`, which \
+                 is {saved}'s",
+                creds.url, globals.profile
+            ),
+            Some(format!(
+                "save a profile for that server (`twenty auth login --profile NAME --api-url \
+                 {}`) and fetch with --profile NAME; nothing was sent",
+                creds.url
+            )),
+        )
+        .into());
+    }
     let client = context::client(globals, creds)?;
     context::init_logging(globals);
     let runtime = context::runtime()?;

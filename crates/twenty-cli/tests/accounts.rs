@@ -345,6 +345,60 @@ fn plain_http_to_another_host_is_refused() {
     no_key(&run);
 }
 
+/// A profile's cached schema is that profile's server's: a fetch from
+/// another server does not replace it, and a run against another server
+/// does not use it.
+#[test]
+fn a_cached_schema_stays_with_its_server() {
+    let document = std::fs::read_to_string(spec_2026()).expect("spec");
+    let document: Value = serde_yaml_like(&document);
+    let server = Recorder::start(move |r| {
+        if r.path.ends_with("/open-api/core") {
+            (200, document.clone())
+        } else {
+            workflow_runs(r)
+        }
+    });
+    let other = Counter::start();
+    let home = Home::new();
+    home.run_with_stdin(
+        &["auth", "login", "--api-url", &server.url],
+        &format!("{KEY}\n"),
+    )
+    .assert_ok();
+    home.run(&["schema", "fetch"]).assert_ok();
+    home.run(&["workflow-runs", "merge", "--help"]).assert_ok();
+
+    let elsewhere = |args: &[&str]| {
+        support::Run::from(
+            home.command()
+                .env("TWENTY_API_URL", &other.url)
+                .env("TWENTY_API_KEY", "other-servers-key")
+                .args(args)
+                .output()
+                .expect("run"),
+        )
+    };
+    let run = elsewhere(&["schema", "fetch"]);
+    refused(
+        &run,
+        &[
+            &format!(
+                "error: `twenty schema fetch` would cache the schema of {} for profile \
+                 `default`, which is {}'s",
+                other.url, server.url
+            ),
+            "twenty auth login --profile NAME --api-url",
+        ],
+    );
+    // The other server gets the built-in model, which has no merge.
+    let run = elsewhere(&["workflow-runs", "merge", "--help"]);
+    refused(&run, &["is not offered by the built-in schema"]);
+    assert_eq!(other.connections_made(), 0);
+    // The profile keeps its own.
+    home.run(&["workflow-runs", "merge", "--help"]).assert_ok();
+}
+
 #[test]
 fn schema_fetch_caches_the_document_for_the_profile() {
     let document = std::fs::read_to_string(spec_2026()).expect("spec");
