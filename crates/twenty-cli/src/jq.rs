@@ -78,7 +78,7 @@ impl Jq {
     pub fn run(&self, input: &Value) -> Result<Vec<Value>, Failed> {
         let failed = |detail: String| Failed {
             expr: self.expr.clone(),
-            detail,
+            detail: shortened(detail),
         };
         let text = serde_json::to_vec(input).map_err(|e| failed(e.to_string()))?;
         let input = jaq_json::read::parse_single(&text)
@@ -90,6 +90,16 @@ impl Jq {
             out.push(serde_json::from_str(&value.to_string()).map_err(|e| failed(e.to_string()))?);
         }
         Ok(out)
+    }
+}
+
+/// jq's message with the values it quotes cut to a readable length: it
+/// quotes whole operands, and an operand may be a page of records.
+fn shortened(detail: String) -> String {
+    const MAX_CHARS: usize = 300;
+    match detail.char_indices().nth(MAX_CHARS) {
+        Some((end, _)) => format!("{}…", &detail[..end]),
+        None => detail,
     }
 }
 
@@ -146,5 +156,26 @@ mod tests {
         );
         let err = Jq::compile("nosuchfunction").err().unwrap();
         assert!(err.message.contains("nosuchfunction"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_failure_quotes_its_operand_only_in_part() {
+        let jq = Jq::compile(". + 1").unwrap();
+        let page: Vec<Value> = (0..200)
+            .map(|i| json!({"city": format!("city {i}")}))
+            .collect();
+        let failed = jq.run(&json!({"records": page})).unwrap_err();
+        assert_eq!(failed.detail.chars().count(), 301, "{}", failed.detail);
+        assert!(
+            failed
+                .detail
+                .starts_with("cannot calculate {\"records\":[{\"city\":\"city 0\"}")
+        );
+        assert!(failed.detail.ends_with('…'));
+        let small = Jq::compile(".a + 1")
+            .unwrap()
+            .run(&json!({"a": "x"}))
+            .unwrap_err();
+        assert_eq!(small.detail, "cannot calculate \"x\" + 1");
     }
 }
