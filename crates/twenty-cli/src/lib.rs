@@ -483,8 +483,15 @@ fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
             if let Some(usage) = commands::explain_parse_error(&e, &root, &args) {
                 return Err(usage.into());
             }
-            let _ = e.print();
-            return Ok(e.exit_code());
+            // Help and version go to stdout: one that could not be
+            // written is a failure, unless the reader left (`| head`).
+            return match e.print() {
+                Err(io) if e.exit_code() == 0 && io.kind() != std::io::ErrorKind::BrokenPipe => {
+                    errln!("error: {}", io_reason(&io));
+                    Ok(1)
+                }
+                _ => Ok(e.exit_code()),
+            };
         }
     };
     let globals = globals::Globals::from_matches(&matches)?;

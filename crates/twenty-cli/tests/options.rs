@@ -358,6 +358,24 @@ fn each_catalog_keeps_its_own_sandbox_store() {
     assert!(run.stdout.contains("ENQUEUED"), "{}", run.stdout);
 }
 
+/// Help that cannot be written to a full stdout is a failure, as any
+/// other output that cannot be written is; a reader that left is not.
+#[cfg(target_os = "linux")]
+#[test]
+fn help_to_a_full_stdout_fails() {
+    let home = Home::new();
+    for args in [&["--help"][..], &["people", "list", "--help"]] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full opens");
+        let output = home.command().args(args).stdout(full).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(stderr, "error: no space left on device (os error 28)\n");
+    }
+}
+
 /// A full stderr, as `2>/dev/full` gives, loses the messages but not the
 /// outcome: every run still ends with its own exit code, never a panic's.
 #[cfg(target_os = "linux")]
