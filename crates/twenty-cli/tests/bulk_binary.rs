@@ -798,6 +798,77 @@ async fn an_edited_export_imported_again_is_refused_with_the_fix() {
     sandbox.shutdown().await;
 }
 
+/// Import tells csv from jsonl by the file's extension alone, so export
+/// refuses, unsent, a file name import could not read back; with `--as`
+/// the file is written, and import reads it back with the same `--as`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_named_so_import_cannot_tell_its_format_needs_as() {
+    let source = Counted::start(Seed::Empty, None).await;
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    for n in 0..3 {
+        let record = serde_json::json!({"emails": {"primaryEmail": format!("p{n}@bulk.test")}});
+        source
+            .client()
+            .create_one(people, record, None)
+            .await
+            .unwrap();
+    }
+    source.reset();
+    let dir = scratch("unnamed-export");
+
+    for name in ["o.json", "o.txt", "o"] {
+        let file = dir.join(name);
+        let path = file.to_str().unwrap();
+        let out = run(source.twenty(&dir, &["export", "people", "-o", path])).await;
+        let stem = dir.join("o");
+        let stem = stem.to_str().unwrap();
+        assert_eq!(
+            text(&out.stderr),
+            format!(
+                "error: cannot tell the format to write --output-file `{path}` in from its \
+                 extension: `twenty import` would not read it back\n\
+                 hint: name it `{stem}.jsonl` or `{stem}.csv`, or give --as jsonl or --as csv \
+                 (and the same --as to `twenty import`)\n"
+            )
+        );
+        assert_eq!(out.status.code(), Some(2));
+        assert!(!file.exists(), "{name} was written");
+    }
+    assert_eq!(source.count(""), 0, "nothing was sent");
+
+    let file = dir.join("o.json");
+    let path = file.to_str().unwrap();
+    let args = ["export", "people", "--as", "jsonl", "-o", path];
+    let out = run(source.twenty(&dir, &args)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 3);
+
+    let target = sandbox(Seed::Empty, None).await;
+    let out = run(twenty(
+        &target,
+        &dir,
+        &["import", "people", path, "--as", "jsonl"],
+    ))
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "3 people created, 0 rejected\n");
+    let emails = |records: Vec<serde_json::Value>| {
+        let mut emails: Vec<String> = records
+            .iter()
+            .map(|r| r["emails"]["primaryEmail"].as_str().unwrap().to_owned())
+            .collect();
+        emails.sort();
+        emails
+    };
+    assert_eq!(
+        emails(all(&client(&target), people).await),
+        emails(all(&source.client(), people).await)
+    );
+    target.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_checks_its_options_as_list_does_before_sending() {
     let server = Counted::start(Seed::Demo, None).await;
