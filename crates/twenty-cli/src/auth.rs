@@ -70,15 +70,18 @@ fn login(globals: &Globals) -> Result<i32> {
             config::read_key_file(path)?,
             format!("the API key file `{}`", path.display()),
         ),
-        // console reads the hidden line from stdin and ends it on stderr;
-        // with stderr redirected it would read nothing.
+        // The hidden line is read from stdin and the prompt goes to stderr;
+        // with stderr redirected nobody would see what is asked.
         None if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() => {
             // Typed by hand: echoed, the key would stay in scrollback and
             // in any recording of the screen.
             errln!("API key (typing is hidden):");
-            let text = console::Term::stderr()
-                .read_secure_line()
-                .context("failed to read the API key from the terminal")?;
+            let typed =
+                read_hidden_line().context("failed to read the API key from the terminal")?;
+            let Some(text) = typed else {
+                errln!("interrupted: profile `{}` not saved", globals.profile);
+                return Ok(crate::bulk::EXIT_INTERRUPTED);
+            };
             (config::clean_key(&text), "the terminal".to_string())
         }
         None => {
@@ -112,6 +115,82 @@ fn login(globals: &Globals) -> Result<i32> {
     }
     errln!("saved profile `{}` in {}", globals.profile, path.display());
     Ok(0)
+}
+
+/// One line typed at the terminal on stdin, not echoed; `None` when the
+/// user pressed Ctrl-C instead of finishing it.
+#[cfg(unix)]
+fn read_hidden_line() -> std::io::Result<Option<String>> {
+    use rustix::termios::{LocalModes, OptionalActions, SpecialCodeIndex, tcgetattr, tcsetattr};
+
+    let stdin = std::io::stdin();
+    let saved = tcgetattr(&stdin)?;
+    let mut hidden = saved.clone();
+    hidden.local_modes.remove(LocalModes::ECHO);
+    // Ctrl-C would end the process with echo still off, and the shell
+    // after it would show nothing the user types. With signals off, the
+    // interrupt character instead ends the line as Enter does, still with
+    // the terminal's own line editing, and is read as a byte.
+    let interrupt = saved
+        .local_modes
+        .contains(LocalModes::ISIG)
+        .then(|| saved.special_codes[SpecialCodeIndex::VINTR]);
+    if let Some(interrupt) = interrupt {
+        hidden.local_modes.remove(LocalModes::ISIG);
+        hidden.special_codes[SpecialCodeIndex::VEOL] = interrupt;
+    }
+    // Flush: anything typed before the prompt was not meant as the key.
+    tcsetattr(&stdin, OptionalActions::Flush, &hidden)?;
+    let line = read_line(&mut stdin.lock(), interrupt);
+    // Restored whatever the read gave, before any error is returned.
+    let restored = tcsetattr(&stdin, OptionalActions::Now, &saved);
+    // The Enter that ended the line was not echoed either.
+    errln!();
+    let mut line = line?;
+    restored?;
+
+    if interrupt.is_some() && line.last() == interrupt.as_ref() {
+        return Ok(None);
+    }
+    while line.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
+        line.pop();
+    }
+    String::from_utf8(line).map(Some).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the text typed is not UTF-8",
+        )
+    })
+}
+
+/// Bytes up to and with the first newline or `interrupt`, or all of them
+/// at end of input (Ctrl-D).
+#[cfg(unix)]
+fn read_line(input: &mut impl Read, interrupt: Option<u8>) -> std::io::Result<Vec<u8>> {
+    let mut line = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        let n = match input.read(&mut chunk) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            return Ok(line);
+        }
+        line.extend_from_slice(&chunk[..n]);
+        let last = line.last().copied();
+        if last == Some(b'\n') || (interrupt.is_some() && last == interrupt) {
+            return Ok(line);
+        }
+    }
+}
+
+/// One line typed at the terminal, not echoed. Ctrl-C ends the process
+/// here as it always does.
+#[cfg(not(unix))]
+fn read_hidden_line() -> std::io::Result<Option<String>> {
+    console::Term::stderr().read_secure_line().map(Some)
 }
 
 /// `url` normalized as the client will use it, or why it cannot be.
@@ -195,4 +274,18 @@ fn logout(globals: &Globals) -> Result<i32> {
         (false, false) => errln!("profile `{name}` was not saved"),
     }
     Ok(0)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::read_line;
+
+    #[test]
+    fn a_hidden_line_ends_at_enter_ctrl_c_or_the_end_of_input() {
+        let read = |typed: &[u8]| read_line(&mut &typed[..], Some(0x03)).unwrap();
+        assert_eq!(read(b"abc\n"), b"abc\n");
+        assert_eq!(read(b"ab\x03"), b"ab\x03");
+        assert_eq!(read(b"abc"), b"abc");
+        assert_eq!(read_line(&mut &b"abc\n"[..], None).unwrap(), b"abc\n");
+    }
 }

@@ -107,21 +107,22 @@ fn login_reads_the_key_from_stdin() {
     assert_eq!(server.only().authorization, Some(format!("Bearer {KEY}")));
 }
 
-/// On a terminal the key is read with echo off: typed, it must not show
-/// on the screen, where scrollback and recordings would keep it.
+/// `twenty auth login --api-url URL` started on a fresh pty, once it has
+/// turned echo off, with the pty's master side to type on and read from
+/// and the pty's settings from before twenty started.
 #[cfg(unix)]
-#[test]
-fn login_on_a_terminal_does_not_echo_the_key() {
+fn login_on_a_pty(
+    home: &Home,
+    url: &str,
+) -> (std::process::Child, std::fs::File, rustix::termios::Termios) {
     use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
     use rustix::termios::{LocalModes, tcgetattr};
-    use std::io::{Read as _, Write as _};
 
-    let server = Recorder::start(workflow_runs);
-    let home = Home::new();
     let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("a pty");
     grantpt(&master).unwrap();
     unlockpt(&master).unwrap();
     let name = ptsname(&master, Vec::new()).unwrap();
+    let before = tcgetattr(&master).unwrap();
     let terminal = || {
         std::fs::OpenOptions::new()
             .read(true)
@@ -129,9 +130,9 @@ fn login_on_a_terminal_does_not_echo_the_key() {
             .open(name.to_str().unwrap())
             .expect("the pty's terminal side")
     };
-    let mut child = home
+    let child = home
         .command()
-        .args(["auth", "login", "--api-url", &server.url])
+        .args(["auth", "login", "--api-url", url])
         .stdin(terminal())
         .stdout(terminal())
         .stderr(terminal())
@@ -149,9 +150,13 @@ fn login_on_a_terminal_does_not_echo_the_key() {
         assert!(started.elapsed().as_secs() < 30, "echo never went off");
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    let mut master = std::fs::File::from(master);
-    master.write_all(format!("{KEY}\n").as_bytes()).unwrap();
-    let status = child.wait().expect("twenty ends");
+    (child, std::fs::File::from(master), before)
+}
+
+/// All that twenty wrote to the pty, once it has ended.
+#[cfg(unix)]
+fn screen(master: &mut std::fs::File) -> String {
+    use std::io::Read as _;
     let mut screen = Vec::new();
     // Reading ends with EIO once no process holds the terminal side.
     let mut chunk = [0u8; 4096];
@@ -161,12 +166,78 @@ fn login_on_a_terminal_does_not_echo_the_key() {
         }
         screen.extend_from_slice(&chunk[..n]);
     }
-    let screen = String::from_utf8_lossy(&screen);
+    String::from_utf8_lossy(&screen).into_owned()
+}
+
+/// On a terminal the key is read with echo off: typed, it must not show
+/// on the screen, where scrollback and recordings would keep it.
+#[cfg(unix)]
+#[test]
+fn login_on_a_terminal_does_not_echo_the_key() {
+    use std::io::Write as _;
+
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    let (mut child, mut master, _) = login_on_a_pty(&home, &server.url);
+    master.write_all(format!("{KEY}\n").as_bytes()).unwrap();
+    let status = child.wait().expect("twenty ends");
+    let screen = screen(&mut master);
     assert_eq!(status.code(), Some(0), "{screen}");
     assert!(screen.contains("API key (typing is hidden):"), "{screen}");
     assert!(!screen.contains(KEY), "the key was echoed:\n{screen}");
     home.run(&["workflow-runs", "get", RUN_ID]).assert_ok();
     assert_eq!(server.only().authorization, Some(format!("Bearer {KEY}")));
+}
+
+/// Ctrl-C at the hidden prompt gives the terminal back as it was: left
+/// with echo off, the user's shell would show nothing typed after it.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_at_the_key_prompt_restores_echo_and_saves_nothing() {
+    use rustix::termios::{LocalModes, SpecialCodeIndex, tcgetattr};
+    use std::io::Write as _;
+
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    let (mut child, mut master, before) = login_on_a_pty(&home, &server.url);
+    // 0x03 is Ctrl-C as a terminal sends it; with ISIG on, the line
+    // discipline would turn it into SIGINT for the foreground group.
+    master.write_all(b"abc\x03").unwrap();
+    // Read as a byte, not as SIGINT (the pty is nobody's controlling
+    // terminal here), a Ctrl-C that twenty ignored would leave it waiting.
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("twenty runs") {
+            break status;
+        }
+        if started.elapsed().as_secs() > 30 {
+            child.kill().ok();
+            panic!("Ctrl-C did not end the prompt");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let after = tcgetattr(&master).unwrap();
+    let screen = screen(&mut master);
+    assert_eq!(status.code(), Some(130), "{screen}");
+    assert!(
+        screen.contains("interrupted: profile `default` not saved"),
+        "{screen}"
+    );
+    assert!(!screen.contains("abc"), "the typing was echoed:\n{screen}");
+    let modes = after.local_modes;
+    assert!(modes.contains(LocalModes::ECHO), "echo left off: {modes:?}");
+    assert!(
+        modes.contains(LocalModes::ISIG),
+        "signals left off: {modes:?}"
+    );
+    assert_eq!(modes, before.local_modes);
+    assert_eq!(
+        after.special_codes[SpecialCodeIndex::VEOL],
+        before.special_codes[SpecialCodeIndex::VEOL],
+        "the end-of-line character was left changed"
+    );
+    assert!(!home.path().join("config/config.json").exists());
+    assert!(server.requests().is_empty());
 }
 
 #[test]

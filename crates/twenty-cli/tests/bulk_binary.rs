@@ -504,8 +504,21 @@ async fn a_second_run_on_a_live_journal_is_refused_and_a_killed_one_resumes() {
     // SIGKILL: the system lets the lock go, and nothing else happens.
     first.kill().unwrap();
     first.wait().unwrap();
+    // A batch the killed run had sent may still be in the server's hands.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let held = all(&client, people).await.len();
+    assert!(held > 0 && held < rows, "{held} held");
     let out = run(twenty(&sandbox, &dir, &resume)).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Records of the batch the killed run left unanswered are found, not
+    // created again, and were the earlier run's.
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "{} people created ({rows} with earlier runs), 0 rejected\n",
+            rows - held
+        )
+    );
     let records = all(&client, people).await;
     let emails = tally(&records, "/emails/primaryEmail");
     assert_eq!(records.len(), rows, "every row exactly once");
@@ -567,11 +580,64 @@ async fn ctrl_c_stops_an_import_that_resume_then_finishes() {
     let args = ["import", "people", file.to_str().unwrap(), "--resume"];
     let out = run(twenty(&sandbox, &dir, &args)).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The job's total alone would claim the first run's records too.
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "{} people created ({rows} with earlier runs), 0 rejected\n",
+            rows - held
+        )
+    );
     let records = all(&client, people).await;
     let emails = tally(&records, "/emails/primaryEmail");
     assert_eq!(records.len(), rows, "every row exactly once");
     assert!((0..rows).all(|i| emails.get(&format!("p{i}@bulk.test")) == Some(&1)));
     assert!(!journal.exists());
+    sandbox.shutdown().await;
+}
+
+/// A resumed run settles a batch the killed run sent and never heard
+/// back from: the records found were the killed run's, not this one's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_says_what_it_created_apart_from_what_the_killed_run_did() {
+    use twenty_cli::bulk::journal::{self, Header, Journal};
+
+    let sandbox = sandbox(Seed::Empty, None).await;
+    let client = client(&sandbox);
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    let dir = scratch("resume-summary");
+    let file = dir.join("people.csv");
+    std::fs::write(&file, people_csv(100, &[])).unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+
+    // Batch 0 (lines 2..=61) journaled as sent, and the server holding
+    // its first 25 records because the request had gone through.
+    let lines: Vec<u64> = (2..=61).collect();
+    let ids: Vec<String> = lines
+        .iter()
+        .map(|_| uuid::Uuid::new_v4().to_string())
+        .collect();
+    let path = journal::path_for(&file);
+    let journal = Journal::create(&path, &Header::new("people", &bytes, None)).unwrap();
+    journal.sending(0, &lines, &ids).unwrap();
+    drop(journal);
+    let created: Vec<serde_json::Value> = (0..25)
+        .map(|i| {
+            serde_json::json!({"id": ids[i], "emails": {"primaryEmail": format!("p{i}@bulk.test")}})
+        })
+        .collect();
+    client.create_many(people, created, None).await.unwrap();
+
+    let args = ["import", "people", file.to_str().unwrap(), "--resume"];
+    let out = run(twenty(&sandbox, &dir, &args)).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        stderr,
+        "75 people created (100 with earlier runs), 0 rejected\n"
+    );
+    assert_eq!(all(&client, people).await.len(), 100);
     sandbox.shutdown().await;
 }
 
@@ -796,6 +862,77 @@ async fn an_edited_export_imported_again_is_refused_with_the_fix() {
     assert_eq!(records.len(), 1);
     assert_eq!(city(records), "Paris");
     sandbox.shutdown().await;
+}
+
+/// Import tells csv from jsonl by the file's extension alone, so export
+/// refuses, unsent, a file name import could not read back; with `--as`
+/// the file is written, and import reads it back with the same `--as`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_named_so_import_cannot_tell_its_format_needs_as() {
+    let source = Counted::start(Seed::Empty, None).await;
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+    for n in 0..3 {
+        let record = serde_json::json!({"emails": {"primaryEmail": format!("p{n}@bulk.test")}});
+        source
+            .client()
+            .create_one(people, record, None)
+            .await
+            .unwrap();
+    }
+    source.reset();
+    let dir = scratch("unnamed-export");
+
+    for name in ["o.json", "o.txt", "o"] {
+        let file = dir.join(name);
+        let path = file.to_str().unwrap();
+        let out = run(source.twenty(&dir, &["export", "people", "-o", path])).await;
+        let stem = dir.join("o");
+        let stem = stem.to_str().unwrap();
+        assert_eq!(
+            text(&out.stderr),
+            format!(
+                "error: cannot tell the format to write --output-file `{path}` in from its \
+                 extension: `twenty import` would not read it back\n\
+                 hint: name it `{stem}.jsonl` or `{stem}.csv`, or give --as jsonl or --as csv \
+                 (and the same --as to `twenty import`)\n"
+            )
+        );
+        assert_eq!(out.status.code(), Some(2));
+        assert!(!file.exists(), "{name} was written");
+    }
+    assert_eq!(source.count(""), 0, "nothing was sent");
+
+    let file = dir.join("o.json");
+    let path = file.to_str().unwrap();
+    let args = ["export", "people", "--as", "jsonl", "-o", path];
+    let out = run(source.twenty(&dir, &args)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 3);
+
+    let target = sandbox(Seed::Empty, None).await;
+    let out = run(twenty(
+        &target,
+        &dir,
+        &["import", "people", path, "--as", "jsonl"],
+    ))
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "3 people created, 0 rejected\n");
+    let emails = |records: Vec<serde_json::Value>| {
+        let mut emails: Vec<String> = records
+            .iter()
+            .map(|r| r["emails"]["primaryEmail"].as_str().unwrap().to_owned())
+            .collect();
+        emails.sort();
+        emails
+    };
+    assert_eq!(
+        emails(all(&client(&target), people).await),
+        emails(all(&source.client(), people).await)
+    );
+    target.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

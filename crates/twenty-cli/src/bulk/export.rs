@@ -349,7 +349,8 @@ fn checked_query(
 /// output file's extension, else JSON lines. A `--format` that is no file
 /// format (`table`) is refused rather than ignored, and so is a format
 /// that disagrees with `--as` or with the output file's extension, which
-/// import would then read in the wrong format.
+/// import would then read in the wrong format, and an output file named
+/// so that import could not tell its format when no format is given.
 fn checked_format(args: &ExportArgs) -> Result<FileFormat, UsageError> {
     let named = match args.format_hint.as_deref() {
         None => None,
@@ -398,6 +399,23 @@ fn checked_format(args: &ExportArgs) -> Result<FileFormat, UsageError> {
                 "name the file for its format, such as `{}`, or drop {flag} {chosen} to \
                  write {from_file}",
                 path.with_extension(chosen.to_string()).display()
+            )),
+        ));
+    }
+    // Import tells csv from jsonl by the extension alone: written to any
+    // other name, the export could not be imported back as it was named.
+    if let (None, None, Some(path)) = (chosen, from_file, args.output_file.as_deref()) {
+        return Err(UsageError::new(
+            format!(
+                "cannot tell the format to write --output-file `{}` in from its extension: \
+                 `twenty import` would not read it back",
+                path.display()
+            ),
+            Some(format!(
+                "name it `{}` or `{}`, or give --as jsonl or --as csv (and the same --as to \
+                 `twenty import`)",
+                path.with_extension("jsonl").display(),
+                path.with_extension("csv").display()
             )),
         ));
     }

@@ -108,6 +108,9 @@ struct Job {
     signals: Notify,
     /// Rows this run settled (created, updated or rejected).
     settled: AtomicUsize,
+    /// Records of resumed batches that an earlier run had created: this
+    /// run settles them but did not create them.
+    found: AtomicUsize,
     /// What the finished batches of this run came to.
     outcome: std::sync::Mutex<Outcome>,
 }
@@ -323,6 +326,9 @@ pub async fn import(
         .filter(|r| !planned.contains(&r.line))
         .collect();
 
+    // What the journal says earlier runs created, so that the summary can
+    // tell this run's part from the job's.
+    let created_before = created;
     let progress = progress_bar(args, valid.len() as u64);
     let settled_before = created + rejects.len() - checked_out;
     progress.inc(settled_before as u64);
@@ -335,6 +341,7 @@ pub async fn import(
         interrupted: AtomicBool::new(false),
         signals: Notify::new(),
         settled: AtomicUsize::new(0),
+        found: AtomicUsize::new(0),
         outcome: std::sync::Mutex::new(Outcome::default()),
     });
     let _watcher = args.interruptible.then(|| {
@@ -423,8 +430,16 @@ pub async fn import(
             journal.finish()?;
         }
         let updated = update_by.is_some().then_some(updated);
+        let found = job.found.load(Ordering::Relaxed);
+        let created = Created {
+            now: created - created_before - found,
+            before: created_before + found,
+        };
         summarize(object, created, updated, &rejects, &reject_path, &valid);
-        Ok(exit_code(created + updated.unwrap_or(0), rejects.len()))
+        Ok(exit_code(
+            created.now + created.before + updated.unwrap_or(0),
+            rejects.len(),
+        ))
     }
     .await;
     match ran {
@@ -439,18 +454,34 @@ pub async fn import(
     }
 }
 
+/// Records a job created: by this run, and by the runs before it that
+/// `--resume` finishes.
+#[derive(Debug, Clone, Copy)]
+struct Created {
+    now: usize,
+    before: usize,
+}
+
 /// Prints what a finished job did; `updated` is `None` without
 /// `--update-by`. Rows rejected because they name existing records get a
 /// hint with the fix.
 fn summarize(
     object: &Object,
-    created: usize,
+    created: Created,
     updated: Option<usize>,
     rejects: &[Reject],
     reject_path: &Path,
     valid: &[&Row],
 ) {
-    let mut summary = format!("{} created", records(created, object));
+    let mut summary = format!("{} created", records(created.now, object));
+    // A resumed job's total alone would claim the earlier runs' records
+    // for this one.
+    if created.before > 0 {
+        summary.push_str(&format!(
+            " ({} with earlier runs)",
+            created.now + created.before
+        ));
+    }
     if let Some(updated) = updated {
         summary.push_str(&format!(", {} updated", records(updated, object)));
     }
@@ -802,6 +833,7 @@ async fn send_batch(job: &Job, batch: Batch) -> anyhow::Result<()> {
             let done = present.contains(&item.id);
             if done {
                 job.settle(1);
+                job.found.fetch_add(1, Ordering::Relaxed);
                 outcome.created.push(item.line);
             }
             !done

@@ -160,8 +160,8 @@ pub struct ExportArgs {
     pub page_size: Option<u32>,
 
     /// Format to write (one of csv, jsonl; default: the global --format
-    /// when it is one of them, else from --output-file's extension, else
-    /// jsonl)
+    /// when it is one of them, else from --output-file's extension, which
+    /// must then be .csv or .jsonl, else jsonl)
     #[arg(
         long = "as",
         value_enum,
