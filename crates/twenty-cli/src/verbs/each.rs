@@ -242,6 +242,10 @@ struct Failure {
     /// Whether the line may have changed something anyway: it ran but its
     /// result could not be printed, or the answer was lost.
     took_effect: bool,
+    /// Whether it was a change whose answer was lost (a broken connection
+    /// after sending, a timeout or a 5xx): it may have run, and the
+    /// summary must say so, or a re-run of the file makes it twice.
+    answer_lost: bool,
 }
 
 impl From<UsageError> for Failure {
@@ -253,6 +257,7 @@ impl From<UsageError> for Failure {
             status: None,
             exit_code: 2,
             took_effect: false,
+            answer_lost: false,
         }
     }
 }
@@ -265,13 +270,17 @@ impl Failure {
             [] => error.to_string(),
             messages => messages.join("; "),
         };
+        let answer_lost = changes && error.outcome_unknown();
         Failure {
             reason,
             message: error.to_string(),
-            hint: error.hint(),
+            // The hint a single call gives: for a lost answer, to look
+            // before sending again rather than to check the server.
+            hint: crate::hint_for(&error),
             status: error.status(),
             exit_code: error.exit_code(),
-            took_effect: changes && error.outcome_unknown(),
+            took_effect: answer_lost,
+            answer_lost,
         }
     }
 }
@@ -287,6 +296,8 @@ struct Tally {
     /// Lines that ran but whose result could not be written, because
     /// stdout was closed.
     unwritten: Vec<usize>,
+    /// Changes that failed with their answer lost: they may have run.
+    maybe: Vec<usize>,
     first_exit: Option<i32>,
     took_effect: bool,
     sent: bool,
@@ -308,8 +319,11 @@ impl Tally {
         self.unwritten.push(line);
     }
 
-    fn failed(&mut self, failure: &Failure) {
+    fn failed(&mut self, line: usize, failure: &Failure) {
         self.extending = false;
+        if failure.answer_lost {
+            self.maybe.push(line);
+        }
         self.took_effect |= failure.took_effect;
         self.first_exit.get_or_insert(failure.exit_code);
     }
@@ -352,19 +366,30 @@ impl Tally {
         if !self.sent {
             return "nothing was sent".to_string();
         }
-        let mut parts = vec![match self.ran.is_empty() {
-            true => "no line ran".to_string(),
-            false => self.ran_lines(),
-        }];
-        if !abandoned.is_empty() {
-            let named: Vec<String> = abandoned.iter().map(usize::to_string).collect();
-            let (noun, were) = match named.len() {
-                1 => ("line", "was"),
-                _ => ("lines", "were"),
+        let mut parts = Vec::new();
+        match (self.ran.is_empty(), self.maybe.is_empty()) {
+            (true, true) => parts.push("no line ran".to_string()),
+            (false, _) => parts.push(self.ran_lines()),
+            (true, false) => {}
+        }
+        if !self.maybe.is_empty() {
+            let (its, was) = match self.maybe.len() {
+                1 => ("its answer", "was"),
+                _ => ("their answers", "were"),
             };
             parts.push(format!(
-                "{noun} {} {were} sent, but not waited for: they may have run",
-                join_and(&named)
+                "{} may have run: {its} {was} lost",
+                lines_named(&self.maybe)
+            ));
+        }
+        if !abandoned.is_empty() {
+            let (was, it) = match abandoned.len() {
+                1 => ("was", "it"),
+                _ => ("were", "they"),
+            };
+            parts.push(format!(
+                "{} {was} sent, but not waited for: {it} may have run",
+                lines_named(abandoned)
             ));
         }
         parts.push(format!("nothing after line {last_read} was sent"));
@@ -517,7 +542,7 @@ pub async fn run(
             }
             Settled::Failed(failure) => failure,
         };
-        tally.failed(&failure);
+        tally.failed(number, &failure);
         let error_line = settings.continue_on_error
             && printer.shows_error_lines()
             && stop != Some(Stop::StdoutClosed);
@@ -635,6 +660,7 @@ fn settle(
             status: None,
             exit_code: 1,
             took_effect: true,
+            answer_lost: false,
         })),
         Err(error) => Err(error),
     }
@@ -753,7 +779,7 @@ mod tests {
         tally.ran(1);
         tally.ran(2);
         let refused = Failure::from(UsageError::new("x", None));
-        tally.failed(&refused);
+        tally.failed(3, &refused);
         tally.ran(4);
         assert_eq!(
             tally.ran_lines(),
@@ -777,7 +803,43 @@ mod tests {
             "line 1 ran (its result is on stdout); lines 2 and 3 were sent, but not waited \
              for: they may have run; nothing after line 3 was sent"
         );
+        assert_eq!(
+            tally.summary(6, &[6]),
+            "line 1 ran (its result is on stdout); line 6 was sent, but not waited for: it \
+             may have run; nothing after line 6 was sent"
+        );
         assert_eq!(Tally::default().summary(0, &[]), "nothing was sent");
+    }
+
+    #[test]
+    fn the_summary_names_lines_whose_answer_was_lost() {
+        let lost = Failure {
+            took_effect: true,
+            answer_lost: true,
+            ..Failure::from(UsageError::new("x", None))
+        };
+        let mut tally = Tally {
+            sent: true,
+            ..Tally::default()
+        };
+        tally.failed(1, &lost);
+        assert_eq!(
+            tally.summary(1, &[]),
+            "line 1 may have run: its answer was lost; nothing after line 1 was sent"
+        );
+        assert_eq!(tally.exit_code(), 1);
+        let mut tally = Tally {
+            sent: true,
+            ..Tally::default()
+        };
+        tally.ran(1);
+        tally.failed(2, &lost);
+        tally.failed(3, &lost);
+        assert_eq!(
+            tally.summary(3, &[]),
+            "line 1 ran (its result is on stdout); lines 2 and 3 may have run: their answers \
+             were lost; nothing after line 3 was sent"
+        );
     }
 
     #[test]
@@ -788,15 +850,15 @@ mod tests {
             ..Failure::from(UsageError::new("x", None))
         };
         let mut none_ran = Tally::default();
-        none_ran.failed(&not_found(false));
+        none_ran.failed(1, &not_found(false));
         assert_eq!(none_ran.exit_code(), 6);
         // An answer lost on a change may have changed something.
         let mut lost = Tally::default();
-        lost.failed(&not_found(true));
+        lost.failed(1, &not_found(true));
         assert_eq!(lost.exit_code(), 1);
         let mut some_ran = Tally::default();
         some_ran.ran(1);
-        some_ran.failed(&not_found(false));
+        some_ran.failed(2, &not_found(false));
         assert_eq!(some_ran.exit_code(), 1);
         let mut all_ran = Tally::default();
         all_ran.ran(1);
