@@ -50,6 +50,9 @@ pub fn run(
     command: &str,
     m: &ArgMatches,
 ) -> Result<i32> {
+    // First: preparing the calls logs decisions too (the fields dropped
+    // from a record sent back), and a log before this is lost.
+    context::init_logging(globals);
     let all = op.kind == OperationKind::FindMany
         && m.try_get_one::<bool>("all").ok().flatten() == Some(&true);
     let settings = each::Settings {
@@ -89,7 +92,6 @@ pub fn run(
     let mut printer = Printer::new(globals.format, object, jq)
         .duplicates(op.kind == OperationKind::FindDuplicates);
 
-    context::init_logging(globals);
     let runtime = context::runtime()?;
     runtime.block_on(async {
         let (client, sandbox) = connect(globals, catalog).await?;

@@ -1010,3 +1010,32 @@ fn only_whole_records_lose_the_keys_the_server_sets() {
     );
     assert_eq!(counter.connections_made(), 0);
 }
+
+/// `-v` names the keys dropped from a whole record for a single `--data`
+/// call as it does for an `--each` line: logging starts before the body
+/// is prepared.
+#[test]
+fn verbose_names_the_keys_dropped_from_data() {
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    let record = json!({
+        "id": IDS[0], "name": "x", "createdAt": "2024-01-01T00:00:00.000Z",
+        "updatedAt": "2024-01-02T00:00:00.000Z", "deletedAt": null
+    });
+    let args = ["workflow-runs", "update", IDS[0], "--data", &record.to_string()];
+    let run = home.run_at(&server.url, &[&args[..], &["-v"]].concat());
+    run.assert_ok();
+    let dropped: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("dropped"))
+        .collect();
+    assert_eq!(
+        dropped,
+        ["DEBUG dropped createdAt, updatedAt, deletedAt, id from the body: the server sets \
+          them itself"],
+        "{}",
+        run.stderr
+    );
+    assert_eq!(server.requests()[0].body, Some(json!({"name": "x"})));
+}
