@@ -1039,3 +1039,45 @@ fn verbose_names_the_keys_dropped_from_data() {
     );
     assert_eq!(server.requests()[0].body, Some(json!({"name": "x"})));
 }
+
+/// A plain `list` piped into `--each -` is one pretty array: the refusal
+/// says that --each reads an object per line, and the fix it gives works.
+#[test]
+fn a_listed_array_is_refused_with_the_fix() {
+    let home = Home::new();
+    let listed = home.run(&["--sandbox", "people", "list", "--limit", "2"]);
+    listed.assert_ok();
+    let update = ["--sandbox", "people", "update", "--each", "-"];
+    let run = home.run_with_stdin(&update, &listed.stdout);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "error: --each line 1: starts a JSON array, but --each reads one JSON object per \
+         line\nhint: write one record per line: add `--format jsonl` to the command that \
+         writes them (such as `list --format jsonl`), or pipe its JSON through `jq -c '.[]'`\n\
+         hint: nothing was sent\n"
+    );
+    // An array on one line, in a file, is named the same way.
+    let file = home.path().join("array.jsonl");
+    std::fs::write(&file, "[{\"city\": \"Lyon\"}]\n").expect("write");
+    let path = file.to_str().expect("utf-8");
+    let run = home.run(&["--sandbox", "people", "update", "--each", path]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with(&format!(
+            "error: --each `{path}` line 1: starts a JSON array, but --each reads one JSON \
+             object per line\n"
+        )),
+        "{}",
+        run.stderr
+    );
+
+    let listed = home.run(&["--sandbox", "people", "list", "--limit", "2", "--format", "jsonl"]);
+    let run = home.run_with_stdin(&[&update[..], &["--jq", ".id"]].concat(), &listed.stdout);
+    run.assert_ok();
+    let ids: Vec<String> = lines(&listed.stdout)
+        .iter()
+        .map(|r| r["id"].as_str().expect("an id").to_string())
+        .collect();
+    assert_eq!(run.stdout, format!("{}\n{}\n", ids[0], ids[1]));
+}

@@ -196,7 +196,26 @@ fn check_all(name: &str, reader: impl BufRead, job: &Job<'_>) -> Result<(), Usag
 
 /// One line's inputs over the command line's, checked.
 fn prepare_line(job: &Job<'_>, line: &str) -> Result<Call, UsageError> {
-    let item = match serde_json::from_str::<Value>(line) {
+    let parsed = serde_json::from_str::<Value>(line);
+    // A plain `list` prints one pretty array, whose first line is `[`: the
+    // usual JSON error ("EOF while parsing a list") would not say why. An
+    // array of records on one line (`jq -c .`) is the same mistake.
+    let records = match &parsed {
+        Ok(Value::Array(items)) => items.iter().all(Value::is_object),
+        Ok(_) => false,
+        Err(_) => line.trim_start().starts_with('['),
+    };
+    if records {
+        return Err(UsageError::new(
+            "starts a JSON array, but --each reads one JSON object per line",
+            Some(
+                "write one record per line: add `--format jsonl` to the command that writes \
+                 them (such as `list --format jsonl`), or pipe its JSON through `jq -c '.[]'`"
+                    .into(),
+            ),
+        ));
+    }
+    let item = match parsed {
         Ok(Value::Object(map)) => map,
         Ok(_) => {
             return Err(UsageError::new(
