@@ -1022,7 +1022,13 @@ fn verbose_names_the_keys_dropped_from_data() {
         "id": IDS[0], "name": "x", "createdAt": "2024-01-01T00:00:00.000Z",
         "updatedAt": "2024-01-02T00:00:00.000Z", "deletedAt": null
     });
-    let args = ["workflow-runs", "update", IDS[0], "--data", &record.to_string()];
+    let args = [
+        "workflow-runs",
+        "update",
+        IDS[0],
+        "--data",
+        &record.to_string(),
+    ];
     let run = home.run_at(&server.url, &[&args[..], &["-v"]].concat());
     run.assert_ok();
     let dropped: Vec<&str> = run
@@ -1032,8 +1038,10 @@ fn verbose_names_the_keys_dropped_from_data() {
         .collect();
     assert_eq!(
         dropped,
-        ["DEBUG dropped createdAt, updatedAt, deletedAt, id from the body: the server sets \
-          them itself"],
+        [
+            "DEBUG dropped createdAt, updatedAt, deletedAt, id from the body: the server sets \
+          them itself"
+        ],
         "{}",
         run.stderr
     );
@@ -1072,7 +1080,15 @@ fn a_listed_array_is_refused_with_the_fix() {
         run.stderr
     );
 
-    let listed = home.run(&["--sandbox", "people", "list", "--limit", "2", "--format", "jsonl"]);
+    let listed = home.run(&[
+        "--sandbox",
+        "people",
+        "list",
+        "--limit",
+        "2",
+        "--format",
+        "jsonl",
+    ]);
     let run = home.run_with_stdin(&[&update[..], &["--jq", ".id"]].concat(), &listed.stdout);
     run.assert_ok();
     let ids: Vec<String> = lines(&listed.stdout)
@@ -1080,4 +1096,145 @@ fn a_listed_array_is_refused_with_the_fix() {
         .map(|r| r["id"].as_str().expect("an id").to_string())
         .collect();
     assert_eq!(run.stdout, format!("{}\n{}\n", ids[0], ids[1]));
+}
+
+/// Runs `twenty --sandbox args...` with stdout on `/dev/full`, where every
+/// write fails with "no space left on device"; returns the code and
+/// stderr.
+#[cfg(target_os = "linux")]
+fn with_stdout_full(home: &Home, args: &[&str], input: Option<&str>) -> (i32, String) {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full opens");
+    let mut child = home
+        .command()
+        .arg("--sandbox")
+        .args(args)
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("twenty starts");
+    if let Some(input) = input {
+        let mut stdin = child.stdin.take().expect("stdin");
+        std::io::Write::write_all(&mut stdin, input.as_bytes()).expect("write stdin");
+    }
+    let output = child.wait_with_output().expect("twenty ends");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code().unwrap_or(-1), stderr)
+}
+
+/// A change whose result cannot be written says that it was made (and
+/// which id), so that it is not sent again, and exits 1, whatever the
+/// format and whether stdout is full or closed; a read still ends quietly
+/// on a closed stdout.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_change_whose_result_cannot_be_written_says_it_was_made() {
+    let home = Home::new();
+    let full = "no space left on device (os error 28)";
+
+    let (code, stderr) = with_stdout_full(
+        &home,
+        &["people", "create", "--name.first-name", "Full"],
+        None,
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let id = stderr
+        .strip_prefix("error: person ")
+        .map(|rest| &rest[..36])
+        .unwrap_or_else(|| panic!("no id in: {stderr}"));
+    assert_eq!(
+        stderr,
+        format!(
+            "error: person {id} was created, but its result could not be written to \
+             stdout: {full}\nhint: do not create it again: `twenty people get {id}` shows it\n"
+        )
+    );
+    let got = home.run(&["--sandbox", "people", "get", id]);
+    assert_eq!(got.assert_ok().json()["name"]["firstName"], "Full");
+
+    let (code, stderr) = with_stdout_full(&home, &["people", "update", id, "--city", "Oslo"], None);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: person {id} was updated, but its result could not be written to \
+             stdout: {full}\n"
+        )
+    );
+
+    // Closed rather than full: the same, as `| head -0` leaves it.
+    let mut child = home
+        .command()
+        .args(["--sandbox", "people", "update", id, "--city", "Bergen"])
+        .args(["--format", "table"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("twenty starts");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("twenty ends");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!(
+            "error: person {id} was updated, but its result could not be written to the \
+             closed stdout\n"
+        )
+    );
+
+    // A stream names the line that ran and stops.
+    let lines = "{\"name\": {\"firstName\": \"S1\"}}\n{\"name\": {\"firstName\": \"S2\"}}\n";
+    let (code, stderr) = with_stdout_full(&home, &["people", "create", "--each", "-"], Some(lines));
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: --each stopped: a result could not be written to stdout: {full}\n\
+             hint: line 1 ran, but the result of line 1 could not be written to stdout; \
+             nothing after line 1 was sent\n"
+        )
+    );
+
+    // A table is written at the end: every line ran, none was seen.
+    let file = home.path().join("t.jsonl");
+    std::fs::write(&file, lines).expect("write");
+    let path = file.to_str().expect("utf-8");
+    let (code, stderr) = with_stdout_full(
+        &home,
+        &["people", "create", "--each", path, "--format", "table"],
+        None,
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.ends_with(
+            "hint: lines 1-2 ran, but the results of lines 1 and 2 could not be written to \
+             stdout; nothing after line 2 was sent\n"
+        ),
+        "{stderr}"
+    );
+    let listed = home.run(&[
+        "--sandbox",
+        "people",
+        "list",
+        "--all",
+        "--jq",
+        ".name.firstName",
+    ]);
+    let names: Vec<&str> = listed.assert_ok().stdout.lines().collect();
+    assert_eq!(names.iter().filter(|n| **n == "S1").count(), 2, "{names:?}");
+
+    // A read on a full disk fails as before; on a closed stdout it ends
+    // quietly (see a_closed_stdout_stops_the_lines_and_a_change_says_what_ran).
+    let (code, stderr) = with_stdout_full(&home, &["people", "get", id], None);
+    assert_eq!(
+        (code, stderr.as_str()),
+        (1, format!("error: {full}\n").as_str())
+    );
 }

@@ -366,10 +366,18 @@ async fn each_counts_a_change_whose_answer_was_lost_as_may_have_run() {
     // Line 1's request met its fault already, so it is answered this
     // time; line 2's answer is lost, and the summary says it may have run.
     let line = |city: &str| format!("{{\"id\": \"{id}\", \"city\": \"{city}\"}}\n");
-    let seen = run(&["people", "update", "--each", "-", "--no-retry"], Some(line("Lyon"))).await;
+    let seen = run(
+        &["people", "update", "--each", "-", "--no-retry"],
+        Some(line("Lyon")),
+    )
+    .await;
     assert_eq!(seen.status.code(), Some(1));
     let input = format!("{}{}", line("Lyon"), line("Nantes"));
-    let out = run(&["people", "update", "--each", "-", "--no-retry"], Some(input)).await;
+    let out = run(
+        &["people", "update", "--each", "-", "--no-retry"],
+        Some(input),
+    )
+    .await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(

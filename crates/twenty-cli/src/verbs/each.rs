@@ -15,9 +15,10 @@
 //! failed or was never sent; otherwise no line took effect, and the code
 //! is the first failure's (2 when it was a bad line, so nothing was sent).
 //! Ctrl-C stops sending, gives the lines in flight a moment to finish and
-//! exits 130. When stdout is closed (`| head -1`), sending stops too: a
-//! read ends quietly as `list | head` does, but a verb that changes
-//! records says on stderr which lines ran and exits 1, since the reader
+//! exits 130. When a result cannot be written (stdout closed by `| head
+//! -1`, a full disk), sending stops too: a read on a closed stdout ends
+//! quietly as `list | head` does, but a verb that changes records says on
+//! stderr which lines ran and exits 1, in every format, since the reader
 //! never saw some results of changes that were made.
 
 use std::collections::VecDeque;
@@ -31,9 +32,9 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 use twenty_client::Client;
-use twenty_core::{Method, Object, Operation, OperationKind};
+use twenty_core::Object;
 
-use super::{Job, Outcome, complain, execute};
+use super::{Job, Lost, Outcome, Unwritten, changes_records, complain, execute, unwritten};
 use crate::UsageError;
 use crate::inputs::{self, Call};
 use crate::jq;
@@ -312,9 +313,10 @@ struct Tally {
     /// Whether the last settled line ran, so the next one extends its
     /// stretch.
     extending: bool,
-    /// Lines that ran but whose result could not be written, because
-    /// stdout was closed.
+    /// Lines that ran but whose result could not be written.
     unwritten: Vec<usize>,
+    /// Why they could not be, from the first failed write.
+    lost: Option<Lost>,
     /// Changes that failed with their answer lost: they may have run.
     maybe: Vec<usize>,
     first_exit: Option<i32>,
@@ -332,10 +334,16 @@ impl Tally {
         self.took_effect = true;
     }
 
-    /// A line that ran with its result lost to a closed stdout.
+    /// A line that ran with its result lost.
     fn ran_unwritten(&mut self, line: usize) {
         self.ran(line);
         self.unwritten.push(line);
+    }
+
+    /// The first failed write: what stops the run, and where the results
+    /// after it went.
+    fn lose(&mut self, lost: Lost) {
+        self.lost.get_or_insert(lost);
     }
 
     fn failed(&mut self, line: usize, failure: &Failure) {
@@ -371,8 +379,9 @@ impl Tally {
             return format!("{lines} ran ({where_} on stdout)");
         }
         let lost: Vec<String> = self.unwritten.iter().map(usize::to_string).collect();
+        let place = self.lost.as_ref().map_or("the closed stdout", Lost::place);
         format!(
-            "{lines} ran, but the {} of {} {} could not be written to the closed stdout",
+            "{lines} ran, but the {} of {} {} could not be written to {place}",
             many(lost.len(), "result", "results"),
             many(lost.len(), "line", "lines"),
             join_and(&lost)
@@ -429,8 +438,10 @@ fn span(first: usize, last: usize) -> String {
 enum Stop {
     /// Ctrl-C.
     Interrupted,
-    /// Stdout was closed: no result can reach the reader any more.
-    StdoutClosed,
+    /// A result of a change could not be written (stdout was closed, or
+    /// the disk is full): the reader would miss the results of the next
+    /// lines too.
+    Unwritable,
 }
 
 /// What the run loop waits for.
@@ -542,21 +553,27 @@ pub async fn run(
             entry,
             joined,
             printer,
-            stop == Some(Stop::StdoutClosed),
+            stop == Some(Stop::Unwritable),
             changes,
         )? {
             Settled::Ran => {
                 tally.ran(number);
                 continue;
             }
-            Settled::RanUnwritten => {
+            Settled::RanUnwritten(Unwritten::Quiet) => {
+                // Nothing to tell a reader who went away.
+                tally.ran(number);
+                return Ok(tally.exit_code());
+            }
+            Settled::RanUnwritten(Unwritten::Lost(lost)) => {
                 tally.ran_unwritten(number);
-                if !changes {
-                    // Nothing to tell a reader who went away.
-                    return Ok(tally.exit_code());
-                }
-                stop.get_or_insert(Stop::StdoutClosed);
+                tally.lose(lost);
+                stop.get_or_insert(Stop::Unwritable);
                 reading = false;
+                continue;
+            }
+            Settled::RanUnprinted => {
+                tally.ran_unwritten(number);
                 continue;
             }
             Settled::Failed(failure) => failure,
@@ -564,7 +581,7 @@ pub async fn run(
         tally.failed(number, &failure);
         let error_line = settings.continue_on_error
             && printer.shows_error_lines()
-            && stop != Some(Stop::StdoutClosed);
+            && stop != Some(Stop::Unwritable);
         if error_line {
             let mut line = Map::new();
             line.insert("line".into(), number.into());
@@ -574,14 +591,14 @@ pub async fn run(
             }
             line.insert("exit_code".into(), failure.exit_code.into());
             if let Err(error) = printer.line(&Value::Object(line)) {
-                if !crate::output::is_closed_pipe(&error) {
-                    return Err(error);
+                match unwritten(error, changes)? {
+                    Unwritten::Quiet => return Ok(tally.exit_code()),
+                    Unwritten::Lost(lost) => {
+                        tally.lose(lost);
+                        stop.get_or_insert(Stop::Unwritable);
+                        reading = false;
+                    }
                 }
-                if !changes {
-                    return Ok(tally.exit_code());
-                }
-                stop.get_or_insert(Stop::StdoutClosed);
-                reading = false;
             }
         } else {
             let hints: Vec<String> = failure.hint.into_iter().collect();
@@ -594,18 +611,18 @@ pub async fn run(
     }
 
     // The table of every line's result is printed only now.
-    if stop != Some(Stop::StdoutClosed)
+    if stop != Some(Stop::Unwritable)
         && let Err(error) = printer.finish()
     {
-        if !crate::output::is_closed_pipe(&error) {
-            return Err(error);
+        match unwritten(error, changes)? {
+            Unwritten::Quiet => return Ok(tally.exit_code()),
+            Unwritten::Lost(lost) => {
+                tally.lose(lost);
+                stop = Some(stop.unwrap_or(Stop::Unwritable));
+                let ran: Vec<usize> = tally.ran.iter().flat_map(|&(a, b)| a..=b).collect();
+                tally.unwritten = ran;
+            }
         }
-        if !changes {
-            return Ok(tally.exit_code());
-        }
-        stop = Some(stop.unwrap_or(Stop::StdoutClosed));
-        let ran: Vec<usize> = tally.ran.iter().flat_map(|&(a, b)| a..=b).collect();
-        tally.unwritten = ran;
     }
 
     let abandoned = sent_lines(&pending);
@@ -617,9 +634,18 @@ pub async fn run(
             );
             Ok(EXIT_INTERRUPTED)
         }
-        Some(Stop::StdoutClosed) => {
+        Some(Stop::Unwritable) => {
+            let why = match &tally.lost {
+                Some(Lost {
+                    closed: false,
+                    reason,
+                }) => {
+                    format!("a result could not be written to stdout: {reason}")
+                }
+                _ => "stdout was closed before every result was written".to_string(),
+            };
             complain(
-                &format!("--each{name} stopped: stdout was closed before every result was written"),
+                &format!("--each{name} stopped: {why}"),
                 &[tally.summary(last_read, &abandoned)],
             );
             Ok(1)
@@ -637,20 +663,22 @@ pub async fn run(
 enum Settled {
     /// It ran and its result was written.
     Ran,
-    /// It ran, but stdout is closed: its result could not be written.
-    RanUnwritten,
+    /// It ran, but its result could not be written: what that means.
+    RanUnwritten(Unwritten),
+    /// It ran after a write had failed: its result was not tried.
+    RanUnprinted,
     Failed(Failure),
 }
 
 /// Settles the oldest line: `joined` is its task's end (`None` for a
-/// refused line), and its result is printed unless stdout is known to be
-/// closed. A failure to print other than a closed stdout or a jq error
+/// refused line), and its result is printed unless a write failed
+/// already. A failure to print other than a failed write or a jq error
 /// ends the run.
 fn settle(
     entry: Pending,
     joined: Option<Joined>,
     printer: &mut Printer<'_>,
-    stdout_closed: bool,
+    stdout_failed: bool,
     changes: bool,
 ) -> Result<Settled> {
     let outcome = match (entry, joined) {
@@ -662,13 +690,15 @@ fn settle(
         (Pending::Sent(_), Some(Err(e))) => anyhow::bail!("an --each task failed: {e}"),
         (Pending::Sent(_), None) => anyhow::bail!("an --each line settled before its task"),
     };
-    if stdout_closed {
-        return Ok(Settled::RanUnwritten);
+    if stdout_failed {
+        return Ok(Settled::RanUnprinted);
     }
     let error = match print(outcome, printer) {
         Ok(()) => return Ok(Settled::Ran),
-        Err(error) if crate::output::is_closed_pipe(&error) => return Ok(Settled::RanUnwritten),
-        Err(error) => error,
+        Err(error) => match unwritten(error, changes) {
+            Ok(unwritten) => return Ok(Settled::RanUnwritten(unwritten)),
+            Err(error) => error,
+        },
     };
     match error.downcast::<jq::Failed>() {
         // The call itself ran; only its output is missing.
@@ -688,18 +718,6 @@ fn settle(
 /// Exit code after Ctrl-C: 128 + SIGINT, as shells report a process that
 /// SIGINT ended.
 const EXIT_INTERRUPTED: i32 = 130;
-
-/// Whether the verb can change records: a read is safe to stop anywhere,
-/// so a reader who goes away need not be told what ran.
-fn changes_records(op: &Operation) -> bool {
-    match op.kind {
-        OperationKind::FindMany
-        | OperationKind::FindOne
-        | OperationKind::FindDuplicates
-        | OperationKind::GroupBy => false,
-        _ => op.method != Method::Get,
-    }
-}
 
 /// Waits for the oldest pending line: its task's end, or `None` at once
 /// for a refused line.
