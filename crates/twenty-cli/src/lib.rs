@@ -188,6 +188,13 @@ pub(crate) fn hint_for(error: &twenty_client::Error) -> Option<String> {
                  `get` or `list --filter`) before sending it again{timed_out}"
             )
         }
+        Error::Server { method, .. } if *method != twenty_core::Method::Get => {
+            // A 5xx may come after the change was made (a proxy's 502, a
+            // failure while answering): retrying blindly could make it twice.
+            "the server failed, but may have made the change first: look (with `get` or \
+             `list --filter`) before sending it again"
+                .into()
+        }
         Error::Network {
             kind: NetworkKind::Timeout,
             attempts,

@@ -421,17 +421,23 @@ impl<'a> Printer<'a> {
 }
 
 /// Whether `error` comes from writing to a stdout whose reader has gone
-/// away (`twenty ... | head`). The CSV writer wraps the I/O error in its
-/// own, without giving it as the source.
+/// away (`twenty ... | head`).
 pub fn is_closed_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        let io = cause.downcast_ref::<io::Error>().or_else(|| {
+    unwritten(error).is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+}
+
+/// The I/O error under `error` when it is a failed write (a closed pipe, a
+/// full disk): the only I/O a [`Printer`] does is writing to stdout. The
+/// CSV writer wraps the I/O error in its own, without giving it as the
+/// source.
+pub fn unwritten(error: &anyhow::Error) -> Option<&io::Error> {
+    error.chain().find_map(|cause| {
+        cause.downcast_ref::<io::Error>().or_else(|| {
             match cause.downcast_ref::<csv::Error>().map(csv::Error::kind) {
                 Some(csv::ErrorKind::Io(e)) => Some(e),
                 _ => None,
             }
-        });
-        io.is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+        })
     })
 }
 

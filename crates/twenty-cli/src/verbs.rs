@@ -50,6 +50,9 @@ pub fn run(
     command: &str,
     m: &ArgMatches,
 ) -> Result<i32> {
+    // First: preparing the calls logs decisions too (the fields dropped
+    // from a record sent back), and a log before this is lost.
+    context::init_logging(globals);
     let all = op.kind == OperationKind::FindMany
         && m.try_get_one::<bool>("all").ok().flatten() == Some(&true);
     let settings = each::Settings {
@@ -89,19 +92,35 @@ pub fn run(
     let mut printer = Printer::new(globals.format, object, jq)
         .duplicates(op.kind == OperationKind::FindDuplicates);
 
-    context::init_logging(globals);
     let runtime = context::runtime()?;
     runtime.block_on(async {
         let (client, sandbox) = connect(globals, catalog).await?;
         let result = match plan {
             Plan::Single(call) if all => list_all(&client, object, call, &mut printer).await,
             Plan::Single(call) => {
+                let target = call.id.clone();
                 let out = execute(&client, object, op, call, globals.raw).await?;
-                match out {
-                    Outcome::Raw(text) if globals.jq.is_none() => outln!("{text}")?,
-                    other => printer.print(&other.into_value())?,
+                // Named before printing, which takes the result.
+                let made = made(object, op, command, target, &out);
+                let printed = match out {
+                    Outcome::Raw(text) if globals.jq.is_none() => {
+                        outln!("{text}").map_err(anyhow::Error::from)
+                    }
+                    other => printer.print(&other.into_value()),
+                };
+                let Err(error) = printed else { return Ok(0) };
+                match unwritten(error, changes_records(op))? {
+                    Unwritten::Quiet => Ok(0),
+                    Unwritten::Lost(lost) => {
+                        let (message, hint) = made;
+                        let message = format!(
+                            "{message}, but its result could not be written to {}",
+                            lost.place_and_reason()
+                        );
+                        complain(&message, &hint.into_iter().collect::<Vec<_>>());
+                        Ok(1)
+                    }
                 }
-                Ok(0)
             }
             Plan::Each(source) => {
                 let raw = globals.raw;
@@ -113,6 +132,117 @@ pub fn run(
         }
         result
     })
+}
+
+/// Whether the verb can change records: a read is safe to stop anywhere,
+/// so a reader who goes away need not be told what ran.
+fn changes_records(op: &Operation) -> bool {
+    match op.kind {
+        OperationKind::FindMany
+        | OperationKind::FindOne
+        | OperationKind::FindDuplicates
+        | OperationKind::GroupBy => false,
+        _ => op.method != twenty_core::Method::Get,
+    }
+}
+
+/// A result that could not be written to stdout, and why.
+struct Lost {
+    /// The reader went away (`| head -1`), as opposed to a full disk or
+    /// another failed write.
+    closed: bool,
+    reason: String,
+}
+
+impl Lost {
+    /// Where the result went, for `could not be written to ...`.
+    fn place(&self) -> &'static str {
+        match self.closed {
+            true => "the closed stdout",
+            false => "stdout",
+        }
+    }
+
+    /// The place with the reason, for a message that gives it once.
+    fn place_and_reason(&self) -> String {
+        match self.closed {
+            true => self.place().to_string(),
+            false => format!("{}: {}", self.place(), self.reason),
+        }
+    }
+}
+
+/// What a result that could not be written means for the run.
+enum Unwritten {
+    /// A read whose reader went away: the run ends quietly, as `list |
+    /// head` does.
+    Quiet,
+    /// A change whose result was lost: the run says on stderr what was
+    /// made and exits 1, or the user, seeing no result, sends it again.
+    Lost(Lost),
+}
+
+/// The one rule for a failed print, for every format, single calls and
+/// `--each` alike: [`Unwritten`] when the write to stdout failed, and
+/// `error` itself for anything else (such as a read's full disk, or a
+/// failure other than writing).
+fn unwritten(error: anyhow::Error, changes: bool) -> Result<Unwritten> {
+    let Some(io) = crate::output::unwritten(&error) else {
+        return Err(error);
+    };
+    let closed = io.kind() == std::io::ErrorKind::BrokenPipe;
+    match (changes, closed) {
+        (true, _) => Ok(Unwritten::Lost(Lost {
+            closed,
+            reason: crate::io_reason(io),
+        })),
+        (false, true) => Ok(Unwritten::Quiet),
+        (false, false) => Err(error),
+    }
+}
+
+/// What a single call that changes records did, for when its result
+/// cannot be shown: `person ID was created`, and a hint for a create,
+/// the one change that sending again repeats.
+fn made(
+    object: Option<&Object>,
+    op: &Operation,
+    command: &str,
+    target: Option<String>,
+    out: &Outcome,
+) -> (String, Option<String>) {
+    let generic = (format!("`twenty {command}` made its change"), None);
+    let Some(object) = object else {
+        return generic;
+    };
+    let name = crate::commands::human(&object.singular);
+    let done = match op.kind {
+        OperationKind::CreateOne => "created",
+        OperationKind::UpdateOne => "updated",
+        OperationKind::DeleteOne => "deleted",
+        OperationKind::RestoreOne => "restored",
+        _ => return generic,
+    };
+    let id = target.or_else(|| {
+        let value = match out {
+            Outcome::Data(value) => value.clone(),
+            Outcome::Raw(text) => {
+                let body = serde_json::from_str(text).ok()?;
+                unwrap_envelope(object, op.kind, &body).ok()?
+            }
+        };
+        value.get("id")?.as_str().map(str::to_string)
+    });
+    let Some(id) = id else {
+        return (format!("the {name} was {done}"), None);
+    };
+    let hint = (op.kind == OperationKind::CreateOne).then(|| {
+        format!(
+            "do not create it again: `twenty {} get {id}` shows it",
+            crate::commands::resource_name(object)
+        )
+    });
+    (format!("{name} {id} was {done}"), hint)
 }
 
 /// `--raw` prints one answer as the server sent it, so it cannot mean

@@ -1010,3 +1010,231 @@ fn only_whole_records_lose_the_keys_the_server_sets() {
     );
     assert_eq!(counter.connections_made(), 0);
 }
+
+/// `-v` names the keys dropped from a whole record for a single `--data`
+/// call as it does for an `--each` line: logging starts before the body
+/// is prepared.
+#[test]
+fn verbose_names_the_keys_dropped_from_data() {
+    let server = Recorder::start(workflow_runs);
+    let home = Home::new();
+    let record = json!({
+        "id": IDS[0], "name": "x", "createdAt": "2024-01-01T00:00:00.000Z",
+        "updatedAt": "2024-01-02T00:00:00.000Z", "deletedAt": null
+    });
+    let args = [
+        "workflow-runs",
+        "update",
+        IDS[0],
+        "--data",
+        &record.to_string(),
+    ];
+    let run = home.run_at(&server.url, &[&args[..], &["-v"]].concat());
+    run.assert_ok();
+    let dropped: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("dropped"))
+        .collect();
+    assert_eq!(
+        dropped,
+        [
+            "DEBUG dropped createdAt, updatedAt, deletedAt, id from the body: the server sets \
+          them itself"
+        ],
+        "{}",
+        run.stderr
+    );
+    assert_eq!(server.requests()[0].body, Some(json!({"name": "x"})));
+}
+
+/// A plain `list` piped into `--each -` is one pretty array: the refusal
+/// says that --each reads an object per line, and the fix it gives works.
+#[test]
+fn a_listed_array_is_refused_with_the_fix() {
+    let home = Home::new();
+    let listed = home.run(&["--sandbox", "people", "list", "--limit", "2"]);
+    listed.assert_ok();
+    let update = ["--sandbox", "people", "update", "--each", "-"];
+    let run = home.run_with_stdin(&update, &listed.stdout);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "error: --each line 1: starts a JSON array, but --each reads one JSON object per \
+         line\nhint: write one record per line: add `--format jsonl` to the command that \
+         writes them (such as `list --format jsonl`), or pipe its JSON through `jq -c '.[]'`\n\
+         hint: nothing was sent\n"
+    );
+    // An array on one line, in a file, is named the same way.
+    let file = home.path().join("array.jsonl");
+    std::fs::write(&file, "[{\"city\": \"Lyon\"}]\n").expect("write");
+    let path = file.to_str().expect("utf-8");
+    let run = home.run(&["--sandbox", "people", "update", "--each", path]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with(&format!(
+            "error: --each `{path}` line 1: starts a JSON array, but --each reads one JSON \
+             object per line\n"
+        )),
+        "{}",
+        run.stderr
+    );
+
+    let listed = home.run(&[
+        "--sandbox",
+        "people",
+        "list",
+        "--limit",
+        "2",
+        "--format",
+        "jsonl",
+    ]);
+    let run = home.run_with_stdin(&[&update[..], &["--jq", ".id"]].concat(), &listed.stdout);
+    run.assert_ok();
+    let ids: Vec<String> = lines(&listed.stdout)
+        .iter()
+        .map(|r| r["id"].as_str().expect("an id").to_string())
+        .collect();
+    assert_eq!(run.stdout, format!("{}\n{}\n", ids[0], ids[1]));
+}
+
+/// Runs `twenty --sandbox args...` with stdout on `/dev/full`, where every
+/// write fails with "no space left on device"; returns the code and
+/// stderr.
+#[cfg(target_os = "linux")]
+fn with_stdout_full(home: &Home, args: &[&str], input: Option<&str>) -> (i32, String) {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full opens");
+    let mut child = home
+        .command()
+        .arg("--sandbox")
+        .args(args)
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("twenty starts");
+    if let Some(input) = input {
+        let mut stdin = child.stdin.take().expect("stdin");
+        std::io::Write::write_all(&mut stdin, input.as_bytes()).expect("write stdin");
+    }
+    let output = child.wait_with_output().expect("twenty ends");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code().unwrap_or(-1), stderr)
+}
+
+/// A change whose result cannot be written says that it was made (and
+/// which id), so that it is not sent again, and exits 1, whatever the
+/// format and whether stdout is full or closed; a read still ends quietly
+/// on a closed stdout.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_change_whose_result_cannot_be_written_says_it_was_made() {
+    let home = Home::new();
+    let full = "no space left on device (os error 28)";
+
+    let (code, stderr) = with_stdout_full(
+        &home,
+        &["people", "create", "--name.first-name", "Full"],
+        None,
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let id = stderr
+        .strip_prefix("error: person ")
+        .map(|rest| &rest[..36])
+        .unwrap_or_else(|| panic!("no id in: {stderr}"));
+    assert_eq!(
+        stderr,
+        format!(
+            "error: person {id} was created, but its result could not be written to \
+             stdout: {full}\nhint: do not create it again: `twenty people get {id}` shows it\n"
+        )
+    );
+    let got = home.run(&["--sandbox", "people", "get", id]);
+    assert_eq!(got.assert_ok().json()["name"]["firstName"], "Full");
+
+    let (code, stderr) = with_stdout_full(&home, &["people", "update", id, "--city", "Oslo"], None);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: person {id} was updated, but its result could not be written to \
+             stdout: {full}\n"
+        )
+    );
+
+    // Closed rather than full: the same, as `| head -0` leaves it.
+    let mut child = home
+        .command()
+        .args(["--sandbox", "people", "update", id, "--city", "Bergen"])
+        .args(["--format", "table"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("twenty starts");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("twenty ends");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!(
+            "error: person {id} was updated, but its result could not be written to the \
+             closed stdout\n"
+        )
+    );
+
+    // A stream names the line that ran and stops.
+    let lines = "{\"name\": {\"firstName\": \"S1\"}}\n{\"name\": {\"firstName\": \"S2\"}}\n";
+    let (code, stderr) = with_stdout_full(&home, &["people", "create", "--each", "-"], Some(lines));
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: --each stopped: a result could not be written to stdout: {full}\n\
+             hint: line 1 ran, but the result of line 1 could not be written to stdout; \
+             nothing after line 1 was sent\n"
+        )
+    );
+
+    // A table is written at the end: every line ran, none was seen.
+    let file = home.path().join("t.jsonl");
+    std::fs::write(&file, lines).expect("write");
+    let path = file.to_str().expect("utf-8");
+    let (code, stderr) = with_stdout_full(
+        &home,
+        &["people", "create", "--each", path, "--format", "table"],
+        None,
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.ends_with(
+            "hint: lines 1-2 ran, but the results of lines 1 and 2 could not be written to \
+             stdout; nothing after line 2 was sent\n"
+        ),
+        "{stderr}"
+    );
+    let listed = home.run(&[
+        "--sandbox",
+        "people",
+        "list",
+        "--all",
+        "--jq",
+        ".name.firstName",
+    ]);
+    let names: Vec<&str> = listed.assert_ok().stdout.lines().collect();
+    assert_eq!(names.iter().filter(|n| **n == "S1").count(), 2, "{names:?}");
+
+    // A read on a full disk fails as before; on a closed stdout it ends
+    // quietly (see a_closed_stdout_stops_the_lines_and_a_change_says_what_ran).
+    let (code, stderr) = with_stdout_full(&home, &["people", "get", id], None);
+    assert_eq!(
+        (code, stderr.as_str()),
+        (1, format!("error: {full}\n").as_str())
+    );
+}

@@ -300,3 +300,111 @@ async fn a_write_whose_answer_was_lost_says_it_may_have_happened() {
     );
     sandbox.shutdown().await;
 }
+
+/// `--each` counts a change whose answer was lost as one that may have
+/// run: the summary names it, its hint says to look before sending it
+/// again, and the exit code is 1, as for a line that ran; otherwise a
+/// re-run of the file makes it twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_counts_a_change_whose_answer_was_lost_as_may_have_run() {
+    // Every request is carried out and its answer lost, once.
+    let sandbox = sandbox(Seed::Empty, Some("rate=1,kinds=reset-after,max-in-row=1")).await;
+    let home = tempfile::tempdir().expect("temp dir");
+    let run = |args: &[&str], input: Option<String>| {
+        let mut cmd = twenty(&sandbox, home.path(), args);
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let Some(input) = input else {
+                    return cmd.output().expect("twenty runs");
+                };
+                let mut child = cmd
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("twenty starts");
+                let mut stdin = child.stdin.take().expect("stdin");
+                std::io::Write::write_all(&mut stdin, input.as_bytes()).expect("write stdin");
+                drop(stdin);
+                child.wait_with_output().expect("twenty ends")
+            })
+            .await
+            .expect("join")
+        }
+    };
+    let may_have = "hint: the server may have made the change before its answer was lost: \
+                    look (with `get` or `list --filter`) before sending it again\n";
+    let catalog = catalog();
+    let people = object(&catalog, "people");
+
+    let file = home.path().join("e.jsonl");
+    std::fs::write(&file, "{\"name\": {\"firstName\": \"Each\"}}\n").expect("write");
+    let out = run(
+        &["people", "create", "--each", path_str(&file), "--no-retry"],
+        None,
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let (_, rest) = stderr
+        .split_once("the person may have been created as id ")
+        .unwrap_or_else(|| panic!("no id in: {stderr}"));
+    let id = rest[..36].to_string();
+    assert!(
+        stderr.ends_with(&format!(
+            "{may_have}hint: line 1 may have run: its answer was lost; nothing after line 1 \
+             was sent\n"
+        )),
+        "{stderr}"
+    );
+    let record = client(&sandbox)
+        .find_one(people, &id, None)
+        .await
+        .expect("line 1 was created");
+    assert_eq!(record["name"]["firstName"], "Each");
+
+    // Line 1's request met its fault already, so it is answered this
+    // time; line 2's answer is lost, and the summary says it may have run.
+    let line = |city: &str| format!("{{\"id\": \"{id}\", \"city\": \"{city}\"}}\n");
+    let seen = run(
+        &["people", "update", "--each", "-", "--no-retry"],
+        Some(line("Lyon")),
+    )
+    .await;
+    assert_eq!(seen.status.code(), Some(1));
+    let input = format!("{}{}", line("Lyon"), line("Nantes"));
+    let out = run(
+        &["people", "update", "--each", "-", "--no-retry"],
+        Some(input),
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.ends_with(&format!(
+            "{may_have}hint: line 1 ran (its result is on stdout); line 2 may have run: its \
+             answer was lost; nothing after line 2 was sent\n"
+        )),
+        "{stderr}"
+    );
+    let record = client(&sandbox).find_one(people, &id, None).await.unwrap();
+    assert_eq!(record["city"], "Nantes", "line 2 was made");
+
+    let ids = home.path().join("ids.jsonl");
+    std::fs::write(&ids, format!("{{\"id\": \"{id}\"}}\n")).expect("write");
+    let out = run(
+        &["people", "delete", "--each", path_str(&ids), "--no-retry"],
+        None,
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.ends_with(&format!(
+            "{may_have}hint: line 1 may have run: its answer was lost; nothing after line 1 \
+             was sent\n"
+        )),
+        "{stderr}"
+    );
+    sandbox.shutdown().await;
+}

@@ -15,9 +15,10 @@
 //! failed or was never sent; otherwise no line took effect, and the code
 //! is the first failure's (2 when it was a bad line, so nothing was sent).
 //! Ctrl-C stops sending, gives the lines in flight a moment to finish and
-//! exits 130. When stdout is closed (`| head -1`), sending stops too: a
-//! read ends quietly as `list | head` does, but a verb that changes
-//! records says on stderr which lines ran and exits 1, since the reader
+//! exits 130. When a result cannot be written (stdout closed by `| head
+//! -1`, a full disk), sending stops too: a read on a closed stdout ends
+//! quietly as `list | head` does, but a verb that changes records says on
+//! stderr which lines ran and exits 1, in every format, since the reader
 //! never saw some results of changes that were made.
 
 use std::collections::VecDeque;
@@ -31,9 +32,9 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 use twenty_client::Client;
-use twenty_core::{Method, Object, Operation, OperationKind};
+use twenty_core::Object;
 
-use super::{Job, Outcome, complain, execute};
+use super::{Job, Lost, Outcome, Unwritten, changes_records, complain, execute, unwritten};
 use crate::UsageError;
 use crate::inputs::{self, Call};
 use crate::jq;
@@ -196,7 +197,26 @@ fn check_all(name: &str, reader: impl BufRead, job: &Job<'_>) -> Result<(), Usag
 
 /// One line's inputs over the command line's, checked.
 fn prepare_line(job: &Job<'_>, line: &str) -> Result<Call, UsageError> {
-    let item = match serde_json::from_str::<Value>(line) {
+    let parsed = serde_json::from_str::<Value>(line);
+    // A plain `list` prints one pretty array, whose first line is `[`: the
+    // usual JSON error ("EOF while parsing a list") would not say why. An
+    // array of records on one line (`jq -c .`) is the same mistake.
+    let records = match &parsed {
+        Ok(Value::Array(items)) => items.iter().all(Value::is_object),
+        Ok(_) => false,
+        Err(_) => line.trim_start().starts_with('['),
+    };
+    if records {
+        return Err(UsageError::new(
+            "starts a JSON array, but --each reads one JSON object per line",
+            Some(
+                "write one record per line: add `--format jsonl` to the command that writes \
+                 them (such as `list --format jsonl`), or pipe its JSON through `jq -c '.[]'`"
+                    .into(),
+            ),
+        ));
+    }
+    let item = match parsed {
         Ok(Value::Object(map)) => map,
         Ok(_) => {
             return Err(UsageError::new(
@@ -242,6 +262,10 @@ struct Failure {
     /// Whether the line may have changed something anyway: it ran but its
     /// result could not be printed, or the answer was lost.
     took_effect: bool,
+    /// Whether it was a change whose answer was lost (a broken connection
+    /// after sending, a timeout or a 5xx): it may have run, and the
+    /// summary must say so, or a re-run of the file makes it twice.
+    answer_lost: bool,
 }
 
 impl From<UsageError> for Failure {
@@ -253,6 +277,7 @@ impl From<UsageError> for Failure {
             status: None,
             exit_code: 2,
             took_effect: false,
+            answer_lost: false,
         }
     }
 }
@@ -265,13 +290,17 @@ impl Failure {
             [] => error.to_string(),
             messages => messages.join("; "),
         };
+        let answer_lost = changes && error.outcome_unknown();
         Failure {
             reason,
             message: error.to_string(),
-            hint: error.hint(),
+            // The hint a single call gives: for a lost answer, to look
+            // before sending again rather than to check the server.
+            hint: crate::hint_for(&error),
             status: error.status(),
             exit_code: error.exit_code(),
-            took_effect: changes && error.outcome_unknown(),
+            took_effect: answer_lost,
+            answer_lost,
         }
     }
 }
@@ -284,9 +313,12 @@ struct Tally {
     /// Whether the last settled line ran, so the next one extends its
     /// stretch.
     extending: bool,
-    /// Lines that ran but whose result could not be written, because
-    /// stdout was closed.
+    /// Lines that ran but whose result could not be written.
     unwritten: Vec<usize>,
+    /// Why they could not be, from the first failed write.
+    lost: Option<Lost>,
+    /// Changes that failed with their answer lost: they may have run.
+    maybe: Vec<usize>,
     first_exit: Option<i32>,
     took_effect: bool,
     sent: bool,
@@ -302,14 +334,23 @@ impl Tally {
         self.took_effect = true;
     }
 
-    /// A line that ran with its result lost to a closed stdout.
+    /// A line that ran with its result lost.
     fn ran_unwritten(&mut self, line: usize) {
         self.ran(line);
         self.unwritten.push(line);
     }
 
-    fn failed(&mut self, failure: &Failure) {
+    /// The first failed write: what stops the run, and where the results
+    /// after it went.
+    fn lose(&mut self, lost: Lost) {
+        self.lost.get_or_insert(lost);
+    }
+
+    fn failed(&mut self, line: usize, failure: &Failure) {
         self.extending = false;
+        if failure.answer_lost {
+            self.maybe.push(line);
+        }
         self.took_effect |= failure.took_effect;
         self.first_exit.get_or_insert(failure.exit_code);
     }
@@ -338,8 +379,9 @@ impl Tally {
             return format!("{lines} ran ({where_} on stdout)");
         }
         let lost: Vec<String> = self.unwritten.iter().map(usize::to_string).collect();
+        let place = self.lost.as_ref().map_or("the closed stdout", Lost::place);
         format!(
-            "{lines} ran, but the {} of {} {} could not be written to the closed stdout",
+            "{lines} ran, but the {} of {} {} could not be written to {place}",
             many(lost.len(), "result", "results"),
             many(lost.len(), "line", "lines"),
             join_and(&lost)
@@ -352,19 +394,30 @@ impl Tally {
         if !self.sent {
             return "nothing was sent".to_string();
         }
-        let mut parts = vec![match self.ran.is_empty() {
-            true => "no line ran".to_string(),
-            false => self.ran_lines(),
-        }];
-        if !abandoned.is_empty() {
-            let named: Vec<String> = abandoned.iter().map(usize::to_string).collect();
-            let (noun, were) = match named.len() {
-                1 => ("line", "was"),
-                _ => ("lines", "were"),
+        let mut parts = Vec::new();
+        match (self.ran.is_empty(), self.maybe.is_empty()) {
+            (true, true) => parts.push("no line ran".to_string()),
+            (false, _) => parts.push(self.ran_lines()),
+            (true, false) => {}
+        }
+        if !self.maybe.is_empty() {
+            let (its, was) = match self.maybe.len() {
+                1 => ("its answer", "was"),
+                _ => ("their answers", "were"),
             };
             parts.push(format!(
-                "{noun} {} {were} sent, but not waited for: they may have run",
-                join_and(&named)
+                "{} may have run: {its} {was} lost",
+                lines_named(&self.maybe)
+            ));
+        }
+        if !abandoned.is_empty() {
+            let (was, it) = match abandoned.len() {
+                1 => ("was", "it"),
+                _ => ("were", "they"),
+            };
+            parts.push(format!(
+                "{} {was} sent, but not waited for: {it} may have run",
+                lines_named(abandoned)
             ));
         }
         parts.push(format!("nothing after line {last_read} was sent"));
@@ -385,8 +438,10 @@ fn span(first: usize, last: usize) -> String {
 enum Stop {
     /// Ctrl-C.
     Interrupted,
-    /// Stdout was closed: no result can reach the reader any more.
-    StdoutClosed,
+    /// A result of a change could not be written (stdout was closed, or
+    /// the disk is full): the reader would miss the results of the next
+    /// lines too.
+    Unwritable,
 }
 
 /// What the run loop waits for.
@@ -498,29 +553,35 @@ pub async fn run(
             entry,
             joined,
             printer,
-            stop == Some(Stop::StdoutClosed),
+            stop == Some(Stop::Unwritable),
             changes,
         )? {
             Settled::Ran => {
                 tally.ran(number);
                 continue;
             }
-            Settled::RanUnwritten => {
+            Settled::RanUnwritten(Unwritten::Quiet) => {
+                // Nothing to tell a reader who went away.
+                tally.ran(number);
+                return Ok(tally.exit_code());
+            }
+            Settled::RanUnwritten(Unwritten::Lost(lost)) => {
                 tally.ran_unwritten(number);
-                if !changes {
-                    // Nothing to tell a reader who went away.
-                    return Ok(tally.exit_code());
-                }
-                stop.get_or_insert(Stop::StdoutClosed);
+                tally.lose(lost);
+                stop.get_or_insert(Stop::Unwritable);
                 reading = false;
+                continue;
+            }
+            Settled::RanUnprinted => {
+                tally.ran_unwritten(number);
                 continue;
             }
             Settled::Failed(failure) => failure,
         };
-        tally.failed(&failure);
+        tally.failed(number, &failure);
         let error_line = settings.continue_on_error
             && printer.shows_error_lines()
-            && stop != Some(Stop::StdoutClosed);
+            && stop != Some(Stop::Unwritable);
         if error_line {
             let mut line = Map::new();
             line.insert("line".into(), number.into());
@@ -530,14 +591,14 @@ pub async fn run(
             }
             line.insert("exit_code".into(), failure.exit_code.into());
             if let Err(error) = printer.line(&Value::Object(line)) {
-                if !crate::output::is_closed_pipe(&error) {
-                    return Err(error);
+                match unwritten(error, changes)? {
+                    Unwritten::Quiet => return Ok(tally.exit_code()),
+                    Unwritten::Lost(lost) => {
+                        tally.lose(lost);
+                        stop.get_or_insert(Stop::Unwritable);
+                        reading = false;
+                    }
                 }
-                if !changes {
-                    return Ok(tally.exit_code());
-                }
-                stop.get_or_insert(Stop::StdoutClosed);
-                reading = false;
             }
         } else {
             let hints: Vec<String> = failure.hint.into_iter().collect();
@@ -550,18 +611,18 @@ pub async fn run(
     }
 
     // The table of every line's result is printed only now.
-    if stop != Some(Stop::StdoutClosed)
+    if stop != Some(Stop::Unwritable)
         && let Err(error) = printer.finish()
     {
-        if !crate::output::is_closed_pipe(&error) {
-            return Err(error);
+        match unwritten(error, changes)? {
+            Unwritten::Quiet => return Ok(tally.exit_code()),
+            Unwritten::Lost(lost) => {
+                tally.lose(lost);
+                stop = Some(stop.unwrap_or(Stop::Unwritable));
+                let ran: Vec<usize> = tally.ran.iter().flat_map(|&(a, b)| a..=b).collect();
+                tally.unwritten = ran;
+            }
         }
-        if !changes {
-            return Ok(tally.exit_code());
-        }
-        stop = Some(stop.unwrap_or(Stop::StdoutClosed));
-        let ran: Vec<usize> = tally.ran.iter().flat_map(|&(a, b)| a..=b).collect();
-        tally.unwritten = ran;
     }
 
     let abandoned = sent_lines(&pending);
@@ -573,9 +634,18 @@ pub async fn run(
             );
             Ok(EXIT_INTERRUPTED)
         }
-        Some(Stop::StdoutClosed) => {
+        Some(Stop::Unwritable) => {
+            let why = match &tally.lost {
+                Some(Lost {
+                    closed: false,
+                    reason,
+                }) => {
+                    format!("a result could not be written to stdout: {reason}")
+                }
+                _ => "stdout was closed before every result was written".to_string(),
+            };
             complain(
-                &format!("--each{name} stopped: stdout was closed before every result was written"),
+                &format!("--each{name} stopped: {why}"),
                 &[tally.summary(last_read, &abandoned)],
             );
             Ok(1)
@@ -593,20 +663,22 @@ pub async fn run(
 enum Settled {
     /// It ran and its result was written.
     Ran,
-    /// It ran, but stdout is closed: its result could not be written.
-    RanUnwritten,
+    /// It ran, but its result could not be written: what that means.
+    RanUnwritten(Unwritten),
+    /// It ran after a write had failed: its result was not tried.
+    RanUnprinted,
     Failed(Failure),
 }
 
 /// Settles the oldest line: `joined` is its task's end (`None` for a
-/// refused line), and its result is printed unless stdout is known to be
-/// closed. A failure to print other than a closed stdout or a jq error
+/// refused line), and its result is printed unless a write failed
+/// already. A failure to print other than a failed write or a jq error
 /// ends the run.
 fn settle(
     entry: Pending,
     joined: Option<Joined>,
     printer: &mut Printer<'_>,
-    stdout_closed: bool,
+    stdout_failed: bool,
     changes: bool,
 ) -> Result<Settled> {
     let outcome = match (entry, joined) {
@@ -618,13 +690,15 @@ fn settle(
         (Pending::Sent(_), Some(Err(e))) => anyhow::bail!("an --each task failed: {e}"),
         (Pending::Sent(_), None) => anyhow::bail!("an --each line settled before its task"),
     };
-    if stdout_closed {
-        return Ok(Settled::RanUnwritten);
+    if stdout_failed {
+        return Ok(Settled::RanUnprinted);
     }
     let error = match print(outcome, printer) {
         Ok(()) => return Ok(Settled::Ran),
-        Err(error) if crate::output::is_closed_pipe(&error) => return Ok(Settled::RanUnwritten),
-        Err(error) => error,
+        Err(error) => match unwritten(error, changes) {
+            Ok(unwritten) => return Ok(Settled::RanUnwritten(unwritten)),
+            Err(error) => error,
+        },
     };
     match error.downcast::<jq::Failed>() {
         // The call itself ran; only its output is missing.
@@ -635,6 +709,7 @@ fn settle(
             status: None,
             exit_code: 1,
             took_effect: true,
+            answer_lost: false,
         })),
         Err(error) => Err(error),
     }
@@ -643,18 +718,6 @@ fn settle(
 /// Exit code after Ctrl-C: 128 + SIGINT, as shells report a process that
 /// SIGINT ended.
 const EXIT_INTERRUPTED: i32 = 130;
-
-/// Whether the verb can change records: a read is safe to stop anywhere,
-/// so a reader who goes away need not be told what ran.
-fn changes_records(op: &Operation) -> bool {
-    match op.kind {
-        OperationKind::FindMany
-        | OperationKind::FindOne
-        | OperationKind::FindDuplicates
-        | OperationKind::GroupBy => false,
-        _ => op.method != Method::Get,
-    }
-}
 
 /// Waits for the oldest pending line: its task's end, or `None` at once
 /// for a refused line.
@@ -753,7 +816,7 @@ mod tests {
         tally.ran(1);
         tally.ran(2);
         let refused = Failure::from(UsageError::new("x", None));
-        tally.failed(&refused);
+        tally.failed(3, &refused);
         tally.ran(4);
         assert_eq!(
             tally.ran_lines(),
@@ -777,7 +840,43 @@ mod tests {
             "line 1 ran (its result is on stdout); lines 2 and 3 were sent, but not waited \
              for: they may have run; nothing after line 3 was sent"
         );
+        assert_eq!(
+            tally.summary(6, &[6]),
+            "line 1 ran (its result is on stdout); line 6 was sent, but not waited for: it \
+             may have run; nothing after line 6 was sent"
+        );
         assert_eq!(Tally::default().summary(0, &[]), "nothing was sent");
+    }
+
+    #[test]
+    fn the_summary_names_lines_whose_answer_was_lost() {
+        let lost = Failure {
+            took_effect: true,
+            answer_lost: true,
+            ..Failure::from(UsageError::new("x", None))
+        };
+        let mut tally = Tally {
+            sent: true,
+            ..Tally::default()
+        };
+        tally.failed(1, &lost);
+        assert_eq!(
+            tally.summary(1, &[]),
+            "line 1 may have run: its answer was lost; nothing after line 1 was sent"
+        );
+        assert_eq!(tally.exit_code(), 1);
+        let mut tally = Tally {
+            sent: true,
+            ..Tally::default()
+        };
+        tally.ran(1);
+        tally.failed(2, &lost);
+        tally.failed(3, &lost);
+        assert_eq!(
+            tally.summary(3, &[]),
+            "line 1 ran (its result is on stdout); lines 2 and 3 may have run: their answers \
+             were lost; nothing after line 3 was sent"
+        );
     }
 
     #[test]
@@ -788,15 +887,15 @@ mod tests {
             ..Failure::from(UsageError::new("x", None))
         };
         let mut none_ran = Tally::default();
-        none_ran.failed(&not_found(false));
+        none_ran.failed(1, &not_found(false));
         assert_eq!(none_ran.exit_code(), 6);
         // An answer lost on a change may have changed something.
         let mut lost = Tally::default();
-        lost.failed(&not_found(true));
+        lost.failed(1, &not_found(true));
         assert_eq!(lost.exit_code(), 1);
         let mut some_ran = Tally::default();
         some_ran.ran(1);
-        some_ran.failed(&not_found(false));
+        some_ran.failed(2, &not_found(false));
         assert_eq!(some_ran.exit_code(), 1);
         let mut all_ran = Tally::default();
         all_ran.ran(1);
