@@ -332,13 +332,24 @@ async fn an_import_killed_at_random_moments_ends_with_every_row_once() {
             .expect("twenty starts");
 
         if kills < 5 {
-            let delay = Duration::from_millis(delays.next_ms(150, 1200));
-            let deadline = Instant::now() + delay;
+            // The moment is random within the run's sending, which starts
+            // once the journal is written: counted from the start instead,
+            // a slow machine's kills land before it, and a fast one's add
+            // up to more than the whole import.
             let mut exited = None;
-            while Instant::now() < deadline {
+            let mut deadline = None;
+            loop {
                 if let Some(status) = child.try_wait().unwrap() {
                     exited = Some(status);
                     break;
+                }
+                match deadline {
+                    Some(at) if Instant::now() >= at => break,
+                    None if journal.exists() => {
+                        let delay = Duration::from_millis(delays.next_ms(0, 300));
+                        deadline = Some(Instant::now() + delay);
+                    }
+                    _ => {}
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
