@@ -781,26 +781,8 @@ async fn resume_settles_a_batch_whose_answer_was_lost() {
     let catalog = catalog();
     let people = object(&catalog, "people");
     let dir = scratch("resume");
-    let file = dir.join("people.csv");
-    std::fs::write(&file, people_csv(100, &[])).unwrap();
-    let bytes = std::fs::read(&file).unwrap();
-
-    // What a run killed mid-flight leaves: batch 0 (rows on lines 2..=61)
-    // journaled with its ids, and the server holding the first 25 of them
-    // because the request had gone through.
-    let lines: Vec<u64> = (2..=61).collect();
-    let ids: Vec<String> = lines
-        .iter()
-        .map(|_| uuid::Uuid::new_v4().to_string())
-        .collect();
-    let path = journal::path_for(&file);
-    let journal = Journal::create(&path, &Header::new("people", &bytes, None)).unwrap();
-    journal.sending(0, &lines, &ids).unwrap();
-    drop(journal);
-    let created: Vec<Value> = (0..25)
-        .map(|i| json!({"id": ids[i], "emails": {"primaryEmail": format!("p{i}@bulk.test")}}))
-        .collect();
-    client.create_many(people, created, None).await.unwrap();
+    let (file, ids) = killed_mid_batch(&client, people, &dir).await;
+    let path = twenty_cli::bulk::journal::path_for(&file);
 
     let mut args = import_args(&file);
     args.resume = true;

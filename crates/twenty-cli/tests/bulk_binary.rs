@@ -611,34 +611,12 @@ async fn ctrl_c_stops_an_import_that_resume_then_finishes() {
 /// back from: the records found were the killed run's, not this one's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_says_what_it_created_apart_from_what_the_killed_run_did() {
-    use twenty_cli::bulk::journal::{self, Header, Journal};
-
     let sandbox = sandbox(Seed::Empty, None).await;
     let client = client(&sandbox);
     let catalog = catalog();
     let people = object(&catalog, "people");
     let dir = scratch("resume-summary");
-    let file = dir.join("people.csv");
-    std::fs::write(&file, people_csv(100, &[])).unwrap();
-    let bytes = std::fs::read(&file).unwrap();
-
-    // Batch 0 (lines 2..=61) journaled as sent, and the server holding
-    // its first 25 records because the request had gone through.
-    let lines: Vec<u64> = (2..=61).collect();
-    let ids: Vec<String> = lines
-        .iter()
-        .map(|_| uuid::Uuid::new_v4().to_string())
-        .collect();
-    let path = journal::path_for(&file);
-    let journal = Journal::create(&path, &Header::new("people", &bytes, None)).unwrap();
-    journal.sending(0, &lines, &ids).unwrap();
-    drop(journal);
-    let created: Vec<serde_json::Value> = (0..25)
-        .map(|i| {
-            serde_json::json!({"id": ids[i], "emails": {"primaryEmail": format!("p{i}@bulk.test")}})
-        })
-        .collect();
-    client.create_many(people, created, None).await.unwrap();
+    let (file, _) = killed_mid_batch(&client, people, &dir).await;
 
     let args = ["import", "people", file.to_str().unwrap(), "--resume"];
     let out = run(twenty(&sandbox, &dir, &args)).await;

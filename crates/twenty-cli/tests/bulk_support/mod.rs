@@ -280,3 +280,38 @@ pub fn rejects(path: &std::path::Path) -> Vec<Value> {
         .map(|l| serde_json::from_str(l).expect("reject lines are JSON"))
         .collect()
 }
+
+/// What a run killed mid-flight leaves of a 100-row people import in
+/// `dir`: batch 0 (the rows on lines 2 to 61) journaled as sent with its
+/// ids, and the server holding the first 25 of them because the request
+/// had gone through. Returns the file and the journaled ids.
+pub async fn killed_mid_batch(
+    client: &Client,
+    people: &Object,
+    dir: &Path,
+) -> (std::path::PathBuf, Vec<String>) {
+    use twenty_cli::bulk::journal::{self, Header, Journal};
+
+    let file = dir.join("people.csv");
+    std::fs::write(&file, people_csv(100, &[])).unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    let lines: Vec<u64> = (2..=61).collect();
+    let ids: Vec<String> = lines
+        .iter()
+        .map(|_| uuid::Uuid::new_v4().to_string())
+        .collect();
+    let journal = Journal::create(
+        &journal::path_for(&file),
+        &Header::new("people", &bytes, None),
+    )
+    .unwrap();
+    journal.sending(0, &lines, &ids).unwrap();
+    drop(journal);
+    let created: Vec<Value> = (0..25)
+        .map(|i| {
+            serde_json::json!({"id": ids[i], "emails": {"primaryEmail": format!("p{i}@bulk.test")}})
+        })
+        .collect();
+    client.create_many(people, created, None).await.unwrap();
+    (file, ids)
+}
