@@ -26,13 +26,11 @@ const MAX_PROFILE_NAME: usize = 64;
 pub struct ProfileName {
     /// The name.
     pub name: String,
-    /// Whether the user named it (`--profile` or `TWENTY_PROFILE`) rather
-    /// than falling back to [`DEFAULT_PROFILE`]; a named profile other
-    /// than `default` must have been saved.
+    /// Whether the user named it (`--profile` or `TWENTY_PROFILE`, even
+    /// as `default`) rather than falling back to [`DEFAULT_PROFILE`]: a
+    /// named profile must have been saved, and its URL and key are used
+    /// together.
     pub named: bool,
-    /// Whether `--profile` or `TWENTY_PROFILE` gave the name, `default`
-    /// included: such a profile's URL and key are used together.
-    pub explicit: bool,
 }
 
 impl ProfileName {
@@ -47,18 +45,12 @@ impl ProfileName {
                     return Ok(ProfileName {
                         name: DEFAULT_PROFILE.to_string(),
                         named: false,
-                        explicit: false,
                     });
                 }
             },
         };
         check_profile_name(&name, source)?;
-        let named = name != DEFAULT_PROFILE;
-        Ok(ProfileName {
-            name,
-            named,
-            explicit: true,
-        })
+        Ok(ProfileName { name, named: true })
     }
 }
 
@@ -241,11 +233,20 @@ pub fn schema_cache(profile: &str) -> Result<(PathBuf, PathBuf)> {
     ))
 }
 
+/// Where the base URL of the server a cached schema came from is kept, so
+/// that the schema serves only that server.
+pub fn schema_cache_server(profile: &str) -> Result<PathBuf> {
+    check_profile_name(profile, "profile")?;
+    Ok(config_dir()?
+        .join("schemas")
+        .join(format!("{profile}.server")))
+}
+
 /// Deletes the schema cached for `profile`; returns whether there was one.
 pub fn remove_schema_cache(profile: &str) -> Result<bool> {
     let (document, catalog) = schema_cache(profile)?;
     let mut removed = false;
-    for path in [document, catalog] {
+    for path in [document, catalog, schema_cache_server(profile)?] {
         match fs::remove_file(&path) {
             Ok(()) => removed = true,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

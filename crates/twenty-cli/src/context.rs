@@ -31,10 +31,9 @@ pub enum CatalogSource {
 /// cached schema: otherwise a typo would quietly fall back to the built-in
 /// model and, later, to no credentials.
 ///
-/// `run_url` is the server the run talks to when it is not the profile's
-/// own (`--api-url` or `$TWENTY_API_URL`); with no profile named, the
-/// default profile's cache is then left out if it is another server's, as
-/// that profile's objects are not this server's.
+/// `run_url` is the server the run talks to (`None` for the sandbox): a
+/// cache fetched from another server is left out, as its objects are not
+/// this server's.
 pub fn load_catalog(
     schema: Option<&Path>,
     profile: &ProfileName,
@@ -59,12 +58,18 @@ pub fn load_catalog(
     let saved_url = file
         .profile(profile)?
         .and_then(|saved| saved.api_url.clone());
-    if let (false, Some(run_url), Some(saved_url)) = (profile.explicit, run_url, &saved_url)
-        && !same_server(run_url, saved_url)
+    // The server the cache came from; a cache older than that record is
+    // taken as the profile's own server's.
+    let cached_from = std::fs::read_to_string(config::schema_cache_server(&profile.name)?)
+        .ok()
+        .or_else(|| saved_url.clone());
+    let run_url = run_url.map(str::to_owned).or(saved_url);
+    if let (Some(run_url), Some(cached_from)) = (&run_url, &cached_from)
+        && !same_server(run_url, cached_from)
     {
         tracing::debug!(
-            "not using the schema cached for profile `{}`: it is {saved_url}'s, and this run \
-             talks to {run_url}",
+            "not using the schema cached for profile `{}`: it is {cached_from}'s, and this \
+             run talks to {run_url}",
             profile.name
         );
         return builtin();
@@ -111,10 +116,9 @@ pub fn credentials(globals: &Globals) -> Result<Credentials> {
     let name = ProfileName {
         name: globals.profile.clone(),
         named: globals.profile_named,
-        explicit: globals.profile_explicit,
     };
     let saved = file.profile(&name)?.cloned();
-    let whole = globals.profile_explicit && saved.is_some();
+    let whole = globals.profile_named && saved.is_some();
     let profile = saved.unwrap_or_default();
     let from_env = |var: &str| {
         // An empty or blank variable counts as unset, as shells leave them.
@@ -173,8 +177,14 @@ pub fn credentials(globals: &Globals) -> Result<Credentials> {
                     profile_url.as_deref().unwrap_or("its own server")
                 ),
                 Some(format!(
-                    "give this server's key with $TWENTY_API_KEY or --api-key-file FILE, or \
-                     {fix} to use the profile's server; nothing was sent"
+                    "give this server's key with {ways}, or {fix} to use the profile's server; \
+                     nothing was sent",
+                    // A named profile is used whole: the environment's key
+                    // would be ignored too.
+                    ways = match globals.profile_named {
+                        true => "--api-key-file FILE",
+                        false => "$TWENTY_API_KEY or --api-key-file FILE",
+                    }
                 )),
             )
             .into());

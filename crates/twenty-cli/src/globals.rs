@@ -232,12 +232,9 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
 pub struct Globals {
     /// `--profile`, else `$TWENTY_PROFILE`, else `default`; a checked name.
     pub profile: String,
-    /// Whether the profile was named (by `--profile` or `$TWENTY_PROFILE`)
-    /// rather than the default; a named profile must exist.
+    /// Whether the profile was named (by `--profile` or `$TWENTY_PROFILE`,
+    /// even as `default`); a named profile must exist and is used whole.
     pub profile_named: bool,
-    /// Whether `--profile` or `$TWENTY_PROFILE` gave the profile, even
-    /// `default`.
-    pub profile_explicit: bool,
     /// `--api-url`.
     pub api_url: Option<String>,
     /// `--api-key-file`.
@@ -287,7 +284,6 @@ impl Globals {
         Ok(Self {
             profile: profile.name,
             profile_named: profile.named,
-            profile_explicit: profile.explicit,
             api_url: m.get_one::<String>("api-url").cloned(),
             api_key_file: m.get_one::<String>("api-key-file").map(PathBuf::from),
             schema: m.get_one::<String>("schema").map(PathBuf::from),

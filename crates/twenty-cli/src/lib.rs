@@ -188,7 +188,10 @@ pub(crate) fn hint_for(error: &twenty_client::Error) -> Option<String> {
                  `get` or `list --filter`) before sending it again{timed_out}"
             )
         }
-        Error::Server { method, .. } if *method != twenty_core::Method::Get => {
+        // 501 says the server does not do this at all: nothing was made.
+        Error::Server { method, status, .. }
+            if *method != twenty_core::Method::Get && *status != 501 =>
+        {
             // A 5xx may come after the change was made (a proxy's 502, a
             // failure while answering): retrying blindly could make it twice.
             "the server failed, but may have made the change first: look (with `get` or \
@@ -436,14 +439,16 @@ fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
         (Some("schema"), Some("fetch")) => false,
         _ => true,
     };
-    // The sandbox has a URL of its own; otherwise the flag wins, as in
-    // `context::credentials`.
+    // The server the run talks to, chosen as `context::credentials` does:
+    // the flag, then the environment unless a profile was named (the
+    // profile's own URL is then checked in `load_catalog`). The sandbox
+    // has a URL of its own.
     let run_url = match pre.sandbox {
         true => None,
         false => pre.api_url.clone().or_else(|| {
             std::env::var("TWENTY_API_URL")
                 .ok()
-                .filter(|url| !url.trim().is_empty())
+                .filter(|url| !url.trim().is_empty() && !profile.named)
         }),
     };
     let loaded = if needs_catalog {

@@ -96,6 +96,7 @@ fn fetch(globals: &Globals) -> Result<i32> {
         )
         .into());
     }
+    let server = creds.url.clone();
     let client = context::client(globals, creds)?;
     context::init_logging(globals);
     let runtime = context::runtime()?;
@@ -106,6 +107,10 @@ fn fetch(globals: &Globals) -> Result<i32> {
     let (document_path, catalog_path) = config::schema_cache(&globals.profile)?;
     config::write_private(&document_path, text.as_bytes())?;
     config::write_private(&catalog_path, &serde_json::to_vec(&catalog)?)?;
+    config::write_private(
+        &config::schema_cache_server(&globals.profile)?,
+        server.as_bytes(),
+    )?;
     let operations = catalog.operations().count();
     errln!(
         "cached {} objects and {operations} operations for profile `{}` in {}",

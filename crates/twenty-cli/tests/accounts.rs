@@ -347,7 +347,19 @@ fn a_profiles_key_goes_only_to_its_own_server() {
     let run_flag = run(&[], &["--api-url", &other.url]);
     refused(&run_flag, &["(from --api-url)", "or drop --api-url"]);
 
-    // Named, even as `default`, the profile is used whole.
+    // Named, even as `default`, the profile must have been saved.
+    let unsaved = Home::new();
+    let refusal = support::Run::from(
+        unsaved
+            .command()
+            .env("TWENTY_API_URL", &other.url)
+            .env("TWENTY_API_KEY", KEY)
+            .args(["--profile", "default", "workflow-runs", "get", RUN_ID])
+            .output()
+            .expect("run"),
+    );
+    refused(&refusal, &["error: unknown profile `default`"]);
+    // And is used whole.
     run(&elsewhere, &["--profile", "default"]).assert_ok();
     run(&[("TWENTY_PROFILE", "default"), elsewhere[0]], &[]).assert_ok();
     run(
@@ -466,8 +478,40 @@ fn a_cached_schema_stays_with_its_server() {
     let run = elsewhere(&["workflow-runs", "merge", "--help"]);
     refused(&run, &["is not offered by the built-in schema"]);
     assert_eq!(other.connections_made(), 0);
+    // Named, with another server's URL and key given: the same.
+    let key = home.key_file();
+    let run = home.run(&[
+        "--profile",
+        "default",
+        "--api-url",
+        &other.url,
+        "--api-key-file",
+        key.to_str().unwrap(),
+        "workflow-runs",
+        "merge",
+        "--help",
+    ]);
+    refused(&run, &["is not offered by the built-in schema"]);
     // The profile keeps its own.
     home.run(&["workflow-runs", "merge", "--help"]).assert_ok();
+
+    // With no profile at all, a cache fetched from the environment's
+    // server serves that server only.
+    let bare = Home::new();
+    let with_env = |url: &str, args: &[&str]| {
+        support::Run::from(
+            bare.command()
+                .env("TWENTY_API_URL", url)
+                .env("TWENTY_API_KEY", KEY)
+                .args(args)
+                .output()
+                .expect("run"),
+        )
+    };
+    with_env(&server.url, &["schema", "fetch"]).assert_ok();
+    with_env(&server.url, &["workflow-runs", "merge", "--help"]).assert_ok();
+    let run = with_env(&other.url, &["workflow-runs", "merge", "--help"]);
+    refused(&run, &["is not offered by the built-in schema"]);
 }
 
 #[test]

@@ -614,3 +614,25 @@ fn import_refuses_output_options() {
     run.assert_ok();
     assert_eq!(run.stderr, "1 person created, 0 rejected\n");
 }
+
+/// A 501 means the server does not do the operation at all, so nothing is
+/// said of a change it may have made.
+#[test]
+fn an_operation_the_server_does_not_serve_says_only_that() {
+    let home = Home::new();
+    let doc = spec_2026();
+    let run = home.run(&[
+        "--sandbox",
+        "--schema",
+        doc.to_str().unwrap(),
+        "people",
+        "merge",
+        "--ids",
+        "6fdc2a0a-0b8a-4f3d-9a53-1a1f7a3a8b11,6fdc2a0a-0b8a-4f3d-9a53-1a1f7a3a8b12",
+        "--conflict-priority-index",
+        "0",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("returned 501"), "{}", run.stderr);
+    assert!(!run.stderr.contains("hint:"), "{}", run.stderr);
+}
