@@ -630,6 +630,24 @@ async fn resume_says_what_it_created_apart_from_what_the_killed_run_did() {
     sandbox.shutdown().await;
 }
 
+/// A pipe (`<(...)`) has nowhere to keep a journal beside it and cannot be
+/// read again on --resume, so it is refused with the fix.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipe_is_refused_as_an_import_file() {
+    let server = Counted::start(Seed::Empty, None).await;
+    let dir = scratch("pipe");
+    let out = run(server.twenty(&dir, &["import", "companies", "/dev/stdin", "--as", "csv"])).await;
+    refused(
+        "pipe",
+        out,
+        &[
+            "error: `/dev/stdin` is a pipe or a device, not a file: import keeps its journal beside the file",
+        ],
+    );
+    assert_eq!(server.count(""), 0, "nothing was sent");
+}
+
 /// Checks that a run was refused as invalid input, with `expected` in its
 /// message.
 fn refused(name: &str, out: Output, expected: &[&str]) {

@@ -165,6 +165,17 @@ pub async fn import(
     object: &Object,
     args: &ImportArgs,
 ) -> anyhow::Result<i32> {
+    // The journal lives beside the file and resume reads the file again,
+    // so a pipe (`<(...)`, `/dev/stdin`) cannot be imported.
+    // (A folder gets the read's own error.)
+    if std::fs::metadata(&args.file).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return invalid(&format!(
+            "`{}` is a pipe or a device, not a file: import keeps its journal beside the file and reads \
+             it again on --resume; save the rows to a file first, such as with `twenty \
+             export ... -o rows.csv`",
+            args.file.display()
+        ));
+    }
     // Read and check every row before anything is sent.
     let bytes = match std::fs::read(&args.file) {
         Ok(bytes) => bytes,
