@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bulk_support::*;
+use twenty_client::Client;
+use twenty_core::Object;
 use twenty_sandbox::Seed;
 
 async fn run(mut cmd: Command) -> Output {
@@ -143,8 +145,7 @@ async fn the_binary_refuses_a_second_run_over_a_journal() {
     let dir = scratch("binary-journal");
     let file = dir.join("people.csv");
     std::fs::write(&file, people_csv(3, &[])).unwrap();
-    let mut journal = file.as_os_str().to_owned();
-    journal.push(".journal");
+    let journal = twenty_cli::bulk::journal::path_for(&file);
     let header = format!(
         "{}\n",
         serde_json::to_string(&twenty_cli::bulk::journal::Header::new(
@@ -298,9 +299,7 @@ async fn an_import_killed_at_random_moments_ends_with_every_row_once() {
     let file = dir.join("people.csv");
     let rows = 10_000;
     std::fs::write(&file, people_csv(rows, &[])).unwrap();
-    let mut journal = file.as_os_str().to_owned();
-    journal.push(".journal");
-    let journal = std::path::PathBuf::from(journal);
+    let journal = twenty_cli::bulk::journal::path_for(&file);
 
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -386,11 +385,7 @@ async fn an_import_killed_at_random_moments_ends_with_every_row_once() {
     );
 
     let client = client(&sandbox);
-    let records = all(&client, people).await;
-    let emails = tally(&records, "/emails/primaryEmail");
-    assert_eq!(records.len(), rows, "every row exactly once");
-    assert!((0..rows).all(|i| emails.get(&format!("p{i}@bulk.test")) == Some(&1)));
-    assert!(!journal.exists(), "the finished job removed its journal");
+    every_row_once(&client, people, rows, &journal).await;
     sandbox.shutdown().await;
 }
 
@@ -530,11 +525,7 @@ async fn a_second_run_on_a_live_journal_is_refused_and_a_killed_one_resumes() {
             rows - held
         )
     );
-    let records = all(&client, people).await;
-    let emails = tally(&records, "/emails/primaryEmail");
-    assert_eq!(records.len(), rows, "every row exactly once");
-    assert!((0..rows).all(|i| emails.get(&format!("p{i}@bulk.test")) == Some(&1)));
-    assert!(!journal.exists());
+    every_row_once(&client, people, rows, &journal).await;
     sandbox.shutdown().await;
 }
 
@@ -548,9 +539,7 @@ async fn ctrl_c_stops_an_import_that_resume_then_finishes() {
     let file = dir.join("people.csv");
     let rows = 2_000;
     std::fs::write(&file, people_csv(rows, &[])).unwrap();
-    let mut journal = file.as_os_str().to_owned();
-    journal.push(".journal");
-    let journal = std::path::PathBuf::from(journal);
+    let journal = twenty_cli::bulk::journal::path_for(&file);
 
     let args = slow_import(&file);
     let mut child = twenty(&sandbox, &dir, &args)
@@ -599,11 +588,7 @@ async fn ctrl_c_stops_an_import_that_resume_then_finishes() {
             rows - held
         )
     );
-    let records = all(&client, people).await;
-    let emails = tally(&records, "/emails/primaryEmail");
-    assert_eq!(records.len(), rows, "every row exactly once");
-    assert!((0..rows).all(|i| emails.get(&format!("p{i}@bulk.test")) == Some(&1)));
-    assert!(!journal.exists());
+    every_row_once(&client, people, rows, &journal).await;
     sandbox.shutdown().await;
 }
 
@@ -646,6 +631,17 @@ async fn a_pipe_is_refused_as_an_import_file() {
         ],
     );
     assert_eq!(server.count(""), 0, "nothing was sent");
+}
+
+/// The end of every interrupted-and-resumed import: the server holds each
+/// of the file's `rows` people once, and the finished job removed its
+/// journal.
+async fn every_row_once(client: &Client, people: &Object, rows: usize, journal: &Path) {
+    let records = all(client, people).await;
+    let emails = tally(&records, "/emails/primaryEmail");
+    assert_eq!(records.len(), rows, "every row exactly once");
+    assert!((0..rows).all(|i| emails.get(&format!("p{i}@bulk.test")) == Some(&1)));
+    assert!(!journal.exists(), "the finished job removed its journal");
 }
 
 /// Checks that a run was refused as invalid input, with `expected` in its
