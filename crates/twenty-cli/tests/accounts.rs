@@ -9,16 +9,6 @@ use std::process::Stdio;
 use serde_json::{Value, json};
 use support::{Counter, Home, KEY, RUN_ID, Recorder, spec_2026, workflow_runs};
 
-fn no_key(run: &support::Run) {
-    assert!(!run.stdout.contains(KEY), "key in stdout:\n{}", run.stdout);
-    assert!(!run.stderr.contains(KEY), "key in stderr:\n{}", run.stderr);
-    assert!(
-        !run.stderr.contains("secret-part"),
-        "part of the key in stderr:\n{}",
-        run.stderr
-    );
-}
-
 #[test]
 fn login_saves_an_owner_only_profile_and_status_checks_it() {
     let server = Recorder::start(|r| {
@@ -44,7 +34,7 @@ fn login_saves_an_owner_only_profile_and_status_checks_it() {
         key.to_str().expect("utf-8"),
     ]);
     run.assert_ok();
-    no_key(&run);
+    run.assert_no_key();
 
     let config = home.path().join("config/config.json");
     let saved: Value =
@@ -62,7 +52,7 @@ fn login_saves_an_owner_only_profile_and_status_checks_it() {
 
     let run = home.run(&["auth", "status", "--profile", "work"]);
     run.assert_ok();
-    no_key(&run);
+    run.assert_no_key();
     assert!(
         run.stdout.contains(&format!("url: {}", server.url)),
         "{}",
@@ -332,20 +322,17 @@ fn a_profiles_key_goes_only_to_its_own_server() {
 
     let elsewhere = [("TWENTY_API_URL", other.url.as_str())];
     let run_env = run(&elsewhere, &[]);
-    refused(
-        &run_env,
-        &[
-            &format!(
-                "error: no API key for {} (from $TWENTY_API_URL): profile `default` holds a key \
+    run_env.assert_refused(&[
+        &format!(
+            "error: no API key for {} (from $TWENTY_API_URL): profile `default` holds a key \
                  for {} only",
-                other.url, profile_server.url
-            ),
-            "hint: give this server's key with $TWENTY_API_KEY or --api-key-file FILE, or \
+            other.url, profile_server.url
+        ),
+        "hint: give this server's key with $TWENTY_API_KEY or --api-key-file FILE, or \
              unset $TWENTY_API_URL to use the profile's server; nothing was sent",
-        ],
-    );
+    ]);
     let run_flag = run(&[], &["--api-url", &other.url]);
-    refused(&run_flag, &["(from --api-url)", "or drop --api-url"]);
+    run_flag.assert_refused(&["(from --api-url)", "or drop --api-url"]);
 
     // Named, even as `default`, the profile must have been saved.
     let unsaved = Home::new();
@@ -358,7 +345,7 @@ fn a_profiles_key_goes_only_to_its_own_server() {
             .output()
             .expect("run"),
     );
-    refused(&refusal, &["error: unknown profile `default`"]);
+    refusal.assert_refused(&["error: unknown profile `default`"]);
     // And is used whole.
     run(&elsewhere, &["--profile", "default"]).assert_ok();
     run(&[("TWENTY_PROFILE", "default"), elsewhere[0]], &[]).assert_ok();
@@ -387,7 +374,7 @@ fn debug_shows_requests_with_the_key_redacted() {
         &["-v", "workflow-runs", "update", RUN_ID, "--name", "x"],
     );
     run.assert_ok();
-    no_key(&run);
+    run.assert_no_key();
     assert!(run.stderr.contains("Bearer [redacted]"), "{}", run.stderr);
     assert!(
         run.stderr
@@ -409,14 +396,14 @@ fn server_errors_print_error_and_hint_without_the_key() {
     let home = Home::new();
     let run = home.run_at(&server.url, &["--debug", "workflow-runs", "get", RUN_ID]);
     assert_eq!(run.code, 3, "{}", run.stderr);
-    no_key(&run);
+    run.assert_no_key();
     assert!(run.stderr.contains("error: "), "{}", run.stderr);
     assert!(run.stderr.contains("Token invalid."), "{}", run.stderr);
     assert!(run.stderr.contains("hint: "), "{}", run.stderr);
 
     let run = home.run_at(&server.url, &["auth", "status"]);
     assert_eq!(run.code, 3);
-    no_key(&run);
+    run.assert_no_key();
 }
 
 #[test]
@@ -425,7 +412,7 @@ fn plain_http_to_another_host_is_refused() {
     let run = home.run_at("http://crm.example.com", &["workflow-runs", "get", RUN_ID]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("plain http"), "{}", run.stderr);
-    no_key(&run);
+    run.assert_no_key();
 }
 
 /// A profile's cached schema is that profile's server's: a fetch from
@@ -463,20 +450,17 @@ fn a_cached_schema_stays_with_its_server() {
         )
     };
     let run = elsewhere(&["schema", "fetch"]);
-    refused(
-        &run,
-        &[
-            &format!(
-                "error: `twenty schema fetch` would cache the schema of {} for profile \
+    run.assert_refused(&[
+        &format!(
+            "error: `twenty schema fetch` would cache the schema of {} for profile \
                  `default`, which is {}'s",
-                other.url, server.url
-            ),
-            "twenty auth login --profile NAME --api-url",
-        ],
-    );
+            other.url, server.url
+        ),
+        "twenty auth login --profile NAME --api-url",
+    ]);
     // The other server gets the built-in model, which has no merge.
     let run = elsewhere(&["workflow-runs", "merge", "--help"]);
-    refused(&run, &["is not offered by the built-in schema"]);
+    run.assert_refused(&["is not offered by the built-in schema"]);
     assert_eq!(other.connections_made(), 0);
     // Named, with another server's URL and key given: the same.
     let key = home.key_file();
@@ -491,7 +475,7 @@ fn a_cached_schema_stays_with_its_server() {
         "merge",
         "--help",
     ]);
-    refused(&run, &["is not offered by the built-in schema"]);
+    run.assert_refused(&["is not offered by the built-in schema"]);
     // The profile keeps its own.
     home.run(&["workflow-runs", "merge", "--help"]).assert_ok();
 
@@ -511,7 +495,7 @@ fn a_cached_schema_stays_with_its_server() {
     with_env(&server.url, &["schema", "fetch"]).assert_ok();
     with_env(&server.url, &["workflow-runs", "merge", "--help"]).assert_ok();
     let run = with_env(&other.url, &["workflow-runs", "merge", "--help"]);
-    refused(&run, &["is not offered by the built-in schema"]);
+    run.assert_refused(&["is not offered by the built-in schema"]);
 }
 
 #[test]
@@ -531,7 +515,7 @@ fn schema_fetch_caches_the_document_for_the_profile() {
     assert_eq!(home.run(&["workflow-runs", "merge", "--help"]).code, 2);
     let run = home.run_at(&server.url, &["schema", "fetch"]);
     run.assert_ok();
-    no_key(&run);
+    run.assert_no_key();
     assert!(run.stderr.contains("cached 29 objects"), "{}", run.stderr);
 
     // Later commands use the cached schema without --schema.
@@ -800,26 +784,6 @@ fn output_formats() {
     assert_eq!(run.json(), json!({"status": "RUNNING"}));
 }
 
-/// Checks a refusal: exit 2, one `error:` line (and maybe a hint) holding
-/// every part, nothing on stdout, no key anywhere.
-fn refused(run: &support::Run, parts: &[&str]) {
-    assert_eq!(
-        run.code, 2,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-    assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
-    for part in parts {
-        assert!(
-            run.stderr.contains(part),
-            "expected `{part}` in:\n{}",
-            run.stderr
-        );
-    }
-    assert_eq!(run.stdout, "", "nothing goes to stdout on an error");
-    no_key(run);
-}
-
 #[test]
 fn no_key_anywhere_is_refused_before_anything_is_sent() {
     let counter = Counter::start();
@@ -837,16 +801,13 @@ fn no_key_anywhere_is_refused_before_anything_is_sent() {
                 cmd.env("TWENTY_API_KEY", value);
             }
             let run = support::Run::from(cmd.output().expect("run"));
-            refused(
-                &run,
-                &[
-                    "error: no API key",
-                    "$TWENTY_API_KEY",
-                    "--api-key-file",
-                    "`twenty auth login`",
-                    "nothing was sent",
-                ],
-            );
+            run.assert_refused(&[
+                "error: no API key",
+                "$TWENTY_API_KEY",
+                "--api-key-file",
+                "`twenty auth login`",
+                "nothing was sent",
+            ]);
         }
     }
     assert!(!home.path().join("config/schemas").exists());
@@ -875,18 +836,13 @@ fn key_files_that_are_missing_or_empty_are_usage_errors_naming_them() {
     };
     let missing_named = format!("failed to read the API key file `{}`", missing.display());
     for args in [&["workflow-runs", "get", RUN_ID][..], &["auth", "login"]] {
-        refused(
-            &with_file(&missing, args),
-            &[&missing_named, "no such file or directory"],
-        );
+        with_file(&missing, args).assert_refused(&[&missing_named, "no such file or directory"]);
     }
     let empty_named = format!("invalid API key in the API key file `{}`", empty.display());
-    refused(
-        &with_file(&empty, &["workflow-runs", "get", RUN_ID]),
-        &[&empty_named, "the key is empty"],
-    );
+    with_file(&empty, &["workflow-runs", "get", RUN_ID])
+        .assert_refused(&[&empty_named, "the key is empty"]);
     let run = with_file(&spaced, &["workflow-runs", "get", RUN_ID]);
-    refused(&run, &["contains spaces"]);
+    run.assert_refused(&["contains spaces"]);
     assert!(!run.stderr.contains("two words"), "{}", run.stderr);
 
     // A key from the environment that cannot be sent names the variable.
@@ -897,10 +853,7 @@ fn key_files_that_are_missing_or_empty_are_usage_errors_naming_them() {
             .output()
             .expect("run"),
     );
-    refused(
-        &run,
-        &["invalid API key in $TWENTY_API_KEY", "contains spaces"],
-    );
+    run.assert_refused(&["invalid API key in $TWENTY_API_KEY", "contains spaces"]);
     assert!(!run.stderr.contains("two words"), "{}", run.stderr);
 
     // Other input files the user names: --schema and --each.
@@ -914,13 +867,10 @@ fn key_files_that_are_missing_or_empty_are_usage_errors_naming_them() {
             "list",
         ],
     );
-    refused(
-        &run,
-        &[
-            &format!("failed to read --schema `{}`", schema.display()),
-            "no such file",
-        ],
-    );
+    run.assert_refused(&[
+        &format!("failed to read --schema `{}`", schema.display()),
+        "no such file",
+    ]);
     let lines = home.path().join("no-such-lines.jsonl");
     let run = home.run_at(
         &counter.url,
@@ -931,25 +881,19 @@ fn key_files_that_are_missing_or_empty_are_usage_errors_naming_them() {
             lines.to_str().expect("utf-8"),
         ],
     );
-    refused(
-        &run,
-        &[
-            &format!("failed to open --each `{}`", lines.display()),
-            "no such file",
-        ],
-    );
+    run.assert_refused(&[
+        &format!("failed to open --each `{}`", lines.display()),
+        "no such file",
+    ]);
     let rows = home.path().join("no-such-people.csv");
     let run = home.run_at(
         &counter.url,
         &["import", "people", rows.to_str().expect("utf-8")],
     );
-    refused(
-        &run,
-        &[
-            &format!("failed to read `{}`", rows.display()),
-            "no such file",
-        ],
-    );
+    run.assert_refused(&[
+        &format!("failed to read `{}`", rows.display()),
+        "no such file",
+    ]);
     assert!(!home.path().join("config/config.json").exists());
     assert_eq!(counter.connections_made(), 0);
 }
@@ -962,10 +906,7 @@ fn profile_names_must_be_safe_file_names() {
     let key = key.to_str().expect("utf-8");
     for name in ["../../evil", "a/b", "", "has space", ".."] {
         let run = home.run_at(&counter.url, &["--profile", name, "schema", "fetch"]);
-        refused(
-            &run,
-            &[&format!("--profile `{name}` is not a valid profile name")],
-        );
+        run.assert_refused(&[&format!("--profile `{name}` is not a valid profile name")]);
         let run = home.run(&[
             "auth",
             "login",
@@ -976,7 +917,7 @@ fn profile_names_must_be_safe_file_names() {
             "--api-key-file",
             key,
         ]);
-        refused(&run, &["is not a valid profile name"]);
+        run.assert_refused(&["is not a valid profile name"]);
     }
     let run = support::Run::from(
         home.command()
@@ -985,10 +926,7 @@ fn profile_names_must_be_safe_file_names() {
             .output()
             .expect("run"),
     );
-    refused(
-        &run,
-        &["$TWENTY_PROFILE `../evil` is not a valid profile name"],
-    );
+    run.assert_refused(&["$TWENTY_PROFILE `../evil` is not a valid profile name"]);
 
     // Nothing was written anywhere: not the config, not a schema.
     let mut written = Vec::new();
@@ -1034,14 +972,11 @@ fn an_unknown_profile_is_named_with_the_saved_ones() {
         &["--profile", "nosuch", "schema", "fetch"],
         &["--profile", "nosuch", "--sandbox", "people", "list"],
     ] {
-        refused(
-            &home.run(args),
-            &[
-                "error: unknown profile `nosuch`",
-                "hint: saved profiles: `staging`, `work`",
-                "twenty auth login --profile nosuch",
-            ],
-        );
+        home.run(args).assert_refused(&[
+            "error: unknown profile `nosuch`",
+            "hint: saved profiles: `staging`, `work`",
+            "twenty auth login --profile nosuch",
+        ]);
     }
     let run = support::Run::from(
         home.command()
@@ -1050,7 +985,7 @@ fn an_unknown_profile_is_named_with_the_saved_ones() {
             .output()
             .expect("run"),
     );
-    refused(&run, &["unknown profile `nosuch`"]);
+    run.assert_refused(&["unknown profile `nosuch`"]);
     assert_eq!(counter.connections_made(), 0);
 }
 
@@ -1062,7 +997,7 @@ fn login_applies_the_plain_http_rule_unless_told_otherwise() {
     // 192.0.2.1 is a documentation address: no host answers there.
     let far = "http://192.0.2.1:8080";
     let run = home.run(&["auth", "login", "--api-url", far, "--api-key-file", key]);
-    refused(&run, &["plain http", "--allow-insecure-http"]);
+    run.assert_refused(&["plain http", "--allow-insecure-http"]);
     let run = home.run(&[
         "auth",
         "login",
@@ -1071,7 +1006,7 @@ fn login_applies_the_plain_http_rule_unless_told_otherwise() {
         "--api-key-file",
         key,
     ]);
-    refused(&run, &["https://crm.example.com"]);
+    run.assert_refused(&["https://crm.example.com"]);
     assert!(!home.path().join("config/config.json").exists());
 
     let run = home.run(&[
@@ -1107,9 +1042,9 @@ fn login_applies_the_plain_http_rule_unless_told_otherwise() {
         RUN_ID,
     ]);
     assert_eq!(run.code, 4, "{}", run.stderr);
-    no_key(&run);
+    run.assert_no_key();
     let run = home.run(&["--api-url", far, "workflow-runs", "get", RUN_ID]);
-    refused(&run, &["plain http"]);
+    run.assert_refused(&["plain http"]);
 }
 
 #[test]
@@ -1117,7 +1052,7 @@ fn the_sandbox_refuses_a_key_no_client_could_send() {
     let home = Home::new();
     for key in ["other key", "tab\tkey", "clé"] {
         let run = home.run(&["sandbox", "serve", "--memory", "--api-key", key]);
-        refused(&run, &["--api-key is a key no client could send"]);
+        run.assert_refused(&["--api-key is a key no client could send"]);
         assert!(!run.stderr.contains(key), "{}", run.stderr);
     }
 }
@@ -1126,13 +1061,10 @@ fn the_sandbox_refuses_a_key_no_client_could_send() {
 fn a_sandbox_on_a_network_address_needs_its_own_key_and_says_how_to_reach_it() {
     let home = Home::new();
     let run = home.run(&["sandbox", "serve", "--memory", "--host", "0.0.0.0"]);
-    refused(
-        &run,
-        &[
-            "--host 0.0.0.0 lets other machines reach the sandbox",
-            "--api-key",
-        ],
-    );
+    run.assert_refused(&[
+        "--host 0.0.0.0 lets other machines reach the sandbox",
+        "--api-key",
+    ]);
     let run = home.run(&[
         "sandbox",
         "serve",
@@ -1142,10 +1074,7 @@ fn a_sandbox_on_a_network_address_needs_its_own_key_and_says_how_to_reach_it() {
         "--api-key",
         twenty_sandbox::DEFAULT_API_KEY,
     ]);
-    refused(
-        &run,
-        &["needs a key of its own", "the default key is public"],
-    );
+    run.assert_refused(&["needs a key of its own", "the default key is public"]);
 
     let mut child = home
         .command()

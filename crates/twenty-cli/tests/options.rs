@@ -7,32 +7,6 @@ mod support;
 use serde_json::json;
 use support::{Counter, Home, KEY, RUN_ID, Recorder, Silent, spec_2026};
 
-fn no_key(run: &support::Run) {
-    for text in [&run.stdout, &run.stderr] {
-        assert!(!text.contains(KEY), "key in output:\n{text}");
-        assert!(!text.contains("secret-part"), "part of the key in:\n{text}");
-    }
-}
-
-/// Exit 2 with every part in stderr and nothing on stdout.
-fn refused(run: &support::Run, parts: &[&str]) {
-    assert_eq!(
-        run.code, 2,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-    assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
-    for part in parts {
-        assert!(
-            run.stderr.contains(part),
-            "expected `{part}` in:\n{}",
-            run.stderr
-        );
-    }
-    assert_eq!(run.stdout, "");
-    no_key(run);
-}
-
 /// Runs `args` with a URL and a key in the environment, as a user with
 /// credentials set up would.
 fn run_with_env(home: &Home, url: &str, args: &[&str]) -> support::Run {
@@ -54,39 +28,27 @@ fn sandbox_is_refused_where_it_cannot_apply() {
     let key = key.to_str().expect("utf-8");
 
     let run = run_with_env(&home, &counter.url, &["--sandbox", "schema", "fetch"]);
-    refused(
-        &run,
-        &[
-            "--sandbox does not apply to `twenty schema fetch`",
-            "hint: `twenty --sandbox schema objects`",
-        ],
-    );
+    run.assert_refused(&[
+        "--sandbox does not apply to `twenty schema fetch`",
+        "hint: `twenty --sandbox schema objects`",
+    ]);
     assert!(!home.path().join("config/schemas").exists());
 
-    refused(
-        &run_with_env(&home, &counter.url, &["--sandbox", "auth", "login"]),
-        &["--sandbox does not apply to `twenty auth login`"],
-    );
-    refused(
-        &run_with_env(&home, &counter.url, &["auth", "logout", "--sandbox"]),
-        &["--sandbox does not apply to `twenty auth logout`"],
-    );
-    refused(
-        &run_with_env(
-            &home,
-            &counter.url,
-            &["--sandbox", "sandbox", "serve", "--memory"],
-        ),
-        &["--sandbox does not apply to `twenty sandbox serve`"],
-    );
+    run_with_env(&home, &counter.url, &["--sandbox", "auth", "login"])
+        .assert_refused(&["--sandbox does not apply to `twenty auth login`"]);
+    run_with_env(&home, &counter.url, &["auth", "logout", "--sandbox"])
+        .assert_refused(&["--sandbox does not apply to `twenty auth logout`"]);
+    run_with_env(
+        &home,
+        &counter.url,
+        &["--sandbox", "sandbox", "serve", "--memory"],
+    )
+    .assert_refused(&["--sandbox does not apply to `twenty sandbox serve`"]);
     assert!(!home.path().join("config/config.json").exists());
 
     for (flag, value) in [("--api-url", counter.url.as_str()), ("--api-key-file", key)] {
         let run = home.run(&["--sandbox", flag, value, "people", "list"]);
-        refused(
-            &run,
-            &[&format!("--sandbox and {flag} cannot be used together")],
-        );
+        run.assert_refused(&[&format!("--sandbox and {flag} cannot be used together")]);
     }
     assert!(
         !home.path().join("data").exists(),
@@ -131,7 +93,7 @@ fn timeout_is_per_attempt_validated_and_named_with_the_attempts() {
         ],
     );
     assert_eq!(run.code, 4, "{}", run.stderr);
-    no_key(&run);
+    run.assert_no_key();
     let mut lines = run.stderr.lines();
     let error = lines.next().expect("error line");
     assert!(
@@ -180,10 +142,9 @@ fn timeout_is_per_attempt_validated_and_named_with_the_attempts() {
 fn hints_name_the_commands_flags_not_the_librarys_settings() {
     let home = Home::new();
     let insecure = home.run_at("http://crm.example.com", &["people", "list"]);
-    refused(
-        &insecure,
-        &["hint: use https://, or pass --allow-insecure-http if the network is trusted"],
-    );
+    insecure.assert_refused(&[
+        "hint: use https://, or pass --allow-insecure-http if the network is trusted",
+    ]);
 
     let limited = Recorder::start(|_| {
         (
@@ -220,7 +181,7 @@ fn hints_name_the_commands_flags_not_the_librarys_settings() {
         for library in ["ClientConfig", "rate_limit", "allow_insecure_http"] {
             assert!(!run.stderr.contains(library), "{}", run.stderr);
         }
-        no_key(run);
+        run.assert_no_key();
     }
 }
 
@@ -560,7 +521,7 @@ fn export_refuses_options_that_do_not_apply() {
     for (options, parts) in cases {
         let mut args = vec!["export", "companies"];
         args.extend(options);
-        refused(&home.run_at(&counter.url, &args), parts);
+        home.run_at(&counter.url, &args).assert_refused(parts);
     }
     assert!(!std::path::Path::new(out).exists(), "o.csv was written");
     assert_eq!(counter.connections_made(), 0);
@@ -606,7 +567,7 @@ fn import_refuses_output_options() {
         let mut args = vec!["import", "people", file];
         args.extend(options);
         let run = home.run_at(&counter.url, &args);
-        refused(&run, &[&format!("error: {named} {summary}"), hint]);
+        run.assert_refused(&[&format!("error: {named} {summary}"), hint]);
     }
     assert_eq!(counter.connections_made(), 0);
     // A format that names the file's is its --as.

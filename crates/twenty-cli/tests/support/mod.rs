@@ -129,6 +129,34 @@ impl Run {
         })
     }
 
+    /// Checks that no part of the test key shows in stdout or stderr.
+    pub fn assert_no_key(&self) {
+        for text in [&self.stdout, &self.stderr] {
+            assert!(!text.contains(KEY), "key in output:\n{text}");
+            assert!(!text.contains("secret-part"), "part of the key in:\n{text}");
+        }
+    }
+
+    /// Checks a refusal: exit 2, an `error:` line (and maybe a hint)
+    /// holding every part, nothing on stdout, no key anywhere.
+    pub fn assert_refused(&self, parts: &[&str]) {
+        assert_eq!(
+            self.code, 2,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        assert!(self.stderr.starts_with("error: "), "{}", self.stderr);
+        for part in parts {
+            assert!(
+                self.stderr.contains(part),
+                "expected `{part}` in:\n{}",
+                self.stderr
+            );
+        }
+        assert_eq!(self.stdout, "", "nothing goes to stdout on an error");
+        self.assert_no_key();
+    }
+
     pub fn assert_ok(&self) -> &Self {
         assert_eq!(
             self.code, 0,
